@@ -1,0 +1,22 @@
+"""ilax: imitation learning as pure JAX functions over vectorized MJX tasks.
+
+`ilax.rollout(env, policy, key, num_envs, num_steps)` is the batched rollout;
+the submodule of the same name also holds `start`, `unroll` and `summarize`.
+"""
+
+from ilax import envs, policies, types
+from ilax.rollout import rollout
+from ilax.types import EpisodeLog, Observation, Policy, Trajectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EpisodeLog",
+    "Observation",
+    "Policy",
+    "Trajectory",
+    "envs",
+    "policies",
+    "rollout",
+    "types",
+]

@@ -1,0 +1,73 @@
+"""Records and function tuples shared by every part of ilax.
+
+Records are NamedTuples of arrays; behaviours are NamedTuples of pure functions
+(the optax style), so callers can `jit`, `vmap` and `scan` them as they like.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+
+Array = jax.Array
+Key = jax.Array  # a typed key from `jax.random.key`
+Params = Any  # a pytree of arrays
+PolicyState = Any  # a pytree whose leaves lead with the policy's batch shape
+Metrics = dict[str, jax.Array]  # flat, with `family/name` keys
+
+
+class Observation(NamedTuple):
+    """What a policy is shown at one step.
+
+    Students read `obs`; teachers and experts may read `privileged`.
+    """
+
+    obs: Array  # [..., observation_size]
+    privileged: Array  # [..., privileged_size]
+
+
+class Policy(NamedTuple):
+    """A (possibly stateful) policy over a batch of environments.
+
+    `init(key, batch_shape)` returns the policy state of `batch_shape` fresh
+    episodes (action queues, histories, an expert's plan; `()` when stateless).
+    `step(policy_state, observation, key)` takes an `Observation` whose arrays
+    lead with that batch shape and returns `(action, policy_state, extras)`,
+    where `extras` is a dict of arrays (for example the clean `label` of a
+    noise-injected action).
+    """
+
+    init: Callable[[Key, tuple[int, ...]], PolicyState]
+    step: Callable[[PolicyState, Observation, Key], tuple[Array, PolicyState, dict]]
+
+
+class Trajectory(NamedTuple):
+    """A time-major batch of transitions, `[T, B, ...]`.
+
+    `next_obs` is the observation each step produced, taken before any
+    auto-reset: on a step where the episode ended it is the episode's final
+    observation, elsewhere it equals the next step's `obs`.
+    """
+
+    obs: Array  # [T, B, O]
+    privileged: Array  # [T, B, P]
+    action: Array  # [T, B, A] the action the environment executed
+    reward: Array  # [T, B]
+    terminated: Array  # [T, B] bool, the task ended the episode
+    truncated: Array  # [T, B] bool, time limit or a non-finite state ended it
+    next_obs: Array  # [T, B, O]
+    extras: dict  # policy extras, each [T, B, ...]
+
+
+class EpisodeLog(NamedTuple):
+    """Per-step records of finished episodes, `[T, B]`.
+
+    Where `done` is true, the other fields describe the episode that ended at
+    that step: its undiscounted return, its length and the task's metrics as
+    they stood at its last step.
+    """
+
+    done: Array  # [T, B] bool, an episode ended at this step
+    episode_return: Array  # [T, B]
+    length: Array  # [T, B] int32
+    metrics: Metrics  # each [T, B]

@@ -1,0 +1,24 @@
+"""Test-wide JAX settings: CPU, strict rank promotion, key-reuse checks."""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_debug_key_reuse", True)
+# A persistent compilation cache makes repeated local runs fast; CI starts
+# empty, so it changes nothing there.
+jax.config.update(
+    "jax_compilation_cache_dir",
+    os.environ.get("ILAX_JAX_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "jax")),
+)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
