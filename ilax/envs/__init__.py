@@ -1,11 +1,14 @@
 """Environments: the Env/State interface, wrappers, and the task registry."""
 
-from ilax.envs import pendulum
+import importlib
+
 from ilax.envs.base import Env, MjxConfig, MjxEnv, State
 from ilax.envs.registry import default_config, make, names, register
 from ilax.envs.wrappers import AutoReset, TimeLimit, Vmap, Wrapper
 
-register("pendulum", pendulum.Pendulum, pendulum.PendulumConfig)
+# Each task module registers the tasks it defines.
+for _module in ("pendulum", "cartpole", "reacher", "two_ways", "kart_track", "locomotion"):
+    importlib.import_module(f"ilax.envs.{_module}")
 
 __all__ = [
     "AutoReset",

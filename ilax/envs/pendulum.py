@@ -10,7 +10,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from ilax.envs import base
+from ilax.envs import base, registry
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -80,3 +80,6 @@ class Pendulum(base.MjxEnv):
     def _upright(self, data) -> jax.Array:
         angle = base.wrap_angle(data.qpos[0])
         return (jnp.abs(angle) < self.config.upright_angle).astype(jnp.float32)
+
+
+registry.register("pendulum", Pendulum, PendulumConfig)
