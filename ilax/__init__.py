@@ -4,7 +4,7 @@
 the submodule of the same name also holds `start`, `unroll` and `summarize`.
 """
 
-from ilax import envs, policies, types
+from ilax import data, envs, policies, types
 from ilax.rollout import rollout
 from ilax.types import EpisodeLog, Observation, Policy, Trajectory
 
@@ -15,6 +15,7 @@ __all__ = [
     "Observation",
     "Policy",
     "Trajectory",
+    "data",
     "envs",
     "policies",
     "rollout",

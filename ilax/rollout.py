@@ -157,7 +157,8 @@ def rollout(
 def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
     """Means over the episodes that ended, keyed `episode/<name>`.
 
-    `episode/count` is the number of episodes; the means are NaN if it is 0.
+    `episode/num_episodes` is the number of episodes; the means are NaN if it
+    is 0. Task metrics appear under their own names (`episode/success`).
     """
     done = log.done.astype(jnp.float32)
     count = done.sum()
@@ -166,10 +167,15 @@ def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
         return jnp.sum(values * done) / count
 
     summary = {
-        "episode/count": count,
+        "episode/num_episodes": count,
         "episode/return": mean(log.episode_return),
         "episode/length": mean(log.length.astype(jnp.float32)),
     }
     for name, values in log.metrics.items():
+        if f"episode/{name}" in summary:
+            raise ValueError(
+                f"summarize: task metric {name!r} collides with a summary key; "
+                f"rename the metric"
+            )
         summary[f"episode/{name}"] = mean(values)
     return summary

@@ -71,3 +71,27 @@ class EpisodeLog(NamedTuple):
     episode_return: Array  # [T, B]
     length: Array  # [T, B] int32
     metrics: Metrics  # each [T, B]
+
+
+class Batch(NamedTuple):
+    """A minibatch of single steps for training, `[B, ...]`."""
+
+    obs: Array  # [B, O]
+    privileged: Array  # [B, P]
+    action: Array  # [B, A] the expert's label
+
+
+class Window(NamedTuple):
+    """A minibatch of fixed-length windows: observation histories and chunks.
+
+    For a sampled step t of an episode, `obs[:, i]` is the observation at
+    t - obs_horizon + 1 + i and `action[:, j]` the label at t + j. Indices
+    before the episode's first step repeat its first observation; indices past
+    its last step repeat its last action and are marked False in
+    `action_mask`, so a window never mixes two episodes.
+    """
+
+    obs: Array  # [B, To, O]
+    privileged: Array  # [B, To, P]
+    action: Array  # [B, Tp, A]
+    action_mask: Array  # [B, Tp] bool, the label lies inside the episode

@@ -84,6 +84,16 @@ def all_finite(*arrays) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in arrays]))
 
 
+def mjx_scope():
+    """Context for tracing MJX calls: MJX relies on implicit rank promotion.
+
+    ilax's tests make rank promotion an error to catch broadcasting bugs in
+    ilax's own code; MuJoCo's MJX is not written for that, so every call into
+    `mujoco.mjx` goes inside `with mjx_scope():`.
+    """
+    return jax.numpy_rank_promotion("allow")
+
+
 def wrap_angle(angle: jax.Array) -> jax.Array:
     """Maps an angle to [-pi, pi)."""
     return (angle + jnp.pi) % (2 * jnp.pi) - jnp.pi
@@ -227,9 +237,10 @@ class MjxEnv(Env):
 
     def make_data(self, qpos: jax.Array, qvel: jax.Array) -> mjx.Data:
         """Simulator data at (qpos, qvel) with positions propagated."""
-        data = mjx.make_data(self.mjx_model)
-        data = data.replace(qpos=qpos, qvel=qvel)
-        return mjx.forward(self.mjx_model, data)
+        with mjx_scope():
+            data = mjx.make_data(self.mjx_model)
+            data = data.replace(qpos=qpos, qvel=qvel)
+            return mjx.forward(self.mjx_model, data)
 
     def physics_step(self, data: mjx.Data, ctrl: jax.Array) -> mjx.Data:
         """Applies `ctrl` and advances `n_substeps` physics steps."""
@@ -238,7 +249,8 @@ class MjxEnv(Env):
         def substep(data, _):
             return mjx.step(self.mjx_model, data), None
 
-        data, _ = jax.lax.scan(substep, data, None, length=self.config.n_substeps)
+        with mjx_scope():
+            data, _ = jax.lax.scan(substep, data, None, length=self.config.n_substeps)
         return data
 
     def step(self, state: State, action: jax.Array) -> State:

@@ -118,14 +118,18 @@ class AutoReset(Wrapper):
 
     Each environment restarts with a fresh key, `fold_in(episode_key, n)` for
     its n-th episode, so its episodes differ and do not depend on when the
-    other environments of the batch finish. Resets are computed only on steps
-    where some environment finished (`lax.cond` over the batch).
+    other environments of the batch finish. `info["episode_key"]` holds the
+    key's raw data (uint32), which selects and checkpoints handle like any
+    array. Resets are computed only on steps where some environment finished
+    (`lax.cond` over the batch).
     """
 
     _STEP_KEYS = ("terminated", "truncated")
 
     def reset(self, keys: jax.Array) -> State:
-        episode_keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, 1)
+        episode_keys = jax.random.key_data(
+            jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, 1)
+        )
         state = self.env.reset(jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, 0))
         num_envs = keys.shape[0]
         info = {
@@ -144,7 +148,8 @@ class AutoReset(Wrapper):
     def _reset_done(self, state: State) -> State:
         done = state.done
         episode = state.info["episode"] + done.astype(jnp.int32)
-        keys = jax.vmap(jax.random.fold_in)(state.info["episode_key"], episode)
+        episode_keys = jax.random.wrap_key_data(state.info["episode_key"])
+        keys = jax.vmap(jax.random.fold_in)(episode_keys, episode)
         fresh = self.env.reset(keys)
 
         def pick(new, old):

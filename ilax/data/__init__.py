@@ -1,0 +1,30 @@
+"""Demonstrations: collection, the in-memory dataset, sampling and files."""
+
+from ilax.data.collect import collect, collect_trajectory
+from ilax.data.dataset import (
+    Dataset,
+    DatasetError,
+    episodes,
+    from_episodes,
+    from_trajectory,
+    sample_batch,
+    sample_windows,
+    validate,
+)
+from ilax.data.hdf5 import load, load_metadata, save
+
+__all__ = [
+    "Dataset",
+    "DatasetError",
+    "collect",
+    "collect_trajectory",
+    "episodes",
+    "from_episodes",
+    "from_trajectory",
+    "load",
+    "load_metadata",
+    "sample_batch",
+    "sample_windows",
+    "save",
+    "validate",
+]
