@@ -17,7 +17,9 @@ from ilax.types import Observation, Policy
 
 def _flatten(tree, batch_shape):
     size = math.prod(batch_shape)
-    return jax.tree.map(lambda x: x.reshape((size,) + x.shape[len(batch_shape) :]), tree)
+    return jax.tree.map(
+        lambda x: x.reshape((size,) + x.shape[len(batch_shape) :]), tree
+    )
 
 
 def _unflatten(tree, batch_shape):
@@ -101,8 +103,14 @@ def with_action_noise(
     def step(state, observation, key):
         key_policy, key_noise = jax.random.split(key)
         action, state, extras = policy.step(state, observation, key_policy)
-        noise = std * jax.random.normal(key_noise, action.shape)
-        executed = jnp.clip(action + noise, low, high)
+        noise = jnp.broadcast_to(std, action.shape) * jax.random.normal(
+            key_noise, action.shape
+        )
+        executed = jnp.clip(
+            action + noise,
+            jnp.broadcast_to(low, action.shape),
+            jnp.broadcast_to(high, action.shape),
+        )
         # Stacked noise keeps the innermost clean action as the label.
         return executed, state, {"label": action, **extras}
 

@@ -14,7 +14,9 @@ jax.config.update("jax_debug_key_reuse", True)
 # empty, so it changes nothing there.
 jax.config.update(
     "jax_compilation_cache_dir",
-    os.environ.get("ILAX_JAX_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "jax")),
+    os.environ.get(
+        "ILAX_JAX_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "jax")
+    ),
 )
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 

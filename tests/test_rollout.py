@@ -86,8 +86,12 @@ def test_without_auto_reset_each_env_logs_one_episode():
     np.testing.assert_array_equal(log.done.sum(axis=0), 1)
     summary = summarize(jax.tree.map(jnp.asarray, log))
     assert summary["episode/num_episodes"] == 3
-    np.testing.assert_allclose(summary["episode/length"], trajectory.obs[0, :, 1].mean())
-    np.testing.assert_allclose(summary["episode/return"], 1.5 * trajectory.obs[0, :, 1].mean())
+    np.testing.assert_allclose(
+        summary["episode/length"], trajectory.obs[0, :, 1].mean()
+    )
+    np.testing.assert_allclose(
+        summary["episode/return"], 1.5 * trajectory.obs[0, :, 1].mean()
+    )
 
 
 def test_rollout_compiles_once_and_is_deterministic():

@@ -12,9 +12,9 @@ import jax
 import numpy as np
 
 from ilax import policies
-from ilax.rollout import rollout
 from ilax.data.dataset import Dataset, from_trajectory
 from ilax.envs.base import Env
+from ilax.rollout import rollout
 from ilax.types import Policy, Trajectory
 
 
@@ -37,9 +37,7 @@ def collect_trajectory(
     """
     low, high = env.action_bounds
     policy = policies.with_action_noise(expert, noise_std, low, high)
-    trajectory, _ = rollout(
-        env, policy, key, num_episodes, max_steps, auto_reset=False
-    )
+    trajectory, _ = rollout(env, policy, key, num_episodes, max_steps, auto_reset=False)
     return trajectory
 
 

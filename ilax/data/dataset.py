@@ -86,6 +86,17 @@ _EPISODE_FIELDS = {
 }
 
 
+_EPISODE_DTYPES = {
+    "obs": np.floating,
+    "privileged": np.floating,
+    "action": np.floating,
+    "executed_action": np.floating,
+    "reward": np.floating,
+    "terminated": np.bool_,
+    "truncated": np.bool_,
+}
+
+
 def validate(dataset: Dataset) -> None:
     """Checks shapes, dtypes, episode boundaries and finiteness.
 
@@ -93,7 +104,9 @@ def validate(dataset: Dataset) -> None:
       DatasetError: naming the field, what was expected and what was found.
     """
     arrays = {name: np.asarray(getattr(dataset, name)) for name in _STEP_FIELDS}
-    arrays.update({name: np.asarray(getattr(dataset, name)) for name in _EPISODE_FIELDS})
+    arrays.update(
+        {name: np.asarray(getattr(dataset, name)) for name in _EPISODE_FIELDS}
+    )
     num_steps = arrays["obs"].shape[0] if arrays["obs"].ndim else 0
     num_episodes = arrays["episode_start"].shape[0]
     if num_steps == 0 or num_episodes == 0:
@@ -139,7 +152,9 @@ def validate(dataset: Dataset) -> None:
             "episode_start/episode_length do not tile the steps: starts "
             f"{starts[:5]}..., lengths {lengths[:5]}..., {num_steps} steps"
         )
-    if not np.array_equal(arrays["episode_index"], np.repeat(np.arange(num_episodes), lengths)):
+    if not np.array_equal(
+        arrays["episode_index"], np.repeat(np.arange(num_episodes), lengths)
+    ):
         raise DatasetError("episode_index does not match the episode boundaries")
     for name, array in arrays.items():
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
@@ -169,6 +184,13 @@ def from_episodes(
         steps = len(episode["action"])
         if steps == 0:
             raise DatasetError(f"episode {index} has no steps (zero-length episode)")
+        for name, kind in _EPISODE_DTYPES.items():
+            dtype = np.asarray(episode[name]).dtype
+            if not np.issubdtype(dtype, kind):
+                raise DatasetError(
+                    f"episode {index}: field {name!r} expected dtype of kind "
+                    f"{kind.__name__}; got {dtype}"
+                )
         for name in ("obs", "privileged"):
             if len(episode[name]) != steps + 1:
                 raise DatasetError(
@@ -304,7 +326,10 @@ def sample_windows(
     Raises:
       ValueError: a horizon below 1.
     """
-    for name, value in (("obs_horizon", obs_horizon), ("action_horizon", action_horizon)):
+    for name, value in (
+        ("obs_horizon", obs_horizon),
+        ("action_horizon", action_horizon),
+    ):
         if value < 1:
             raise ValueError(f"sample_windows: {name} must be >= 1; got {value}")
     step = jax.random.randint(key, (batch_size,), 0, dataset.num_steps)

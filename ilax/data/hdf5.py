@@ -92,7 +92,9 @@ def save(
                 group.create_dataset("truncations", data=episode["truncated"])
                 infos = group.create_group("infos")
                 infos.create_dataset("privileged", data=episode["privileged"])
-                infos.create_dataset("executed_actions", data=episode["executed_action"])
+                infos.create_dataset(
+                    "executed_actions", data=episode["executed_action"]
+                )
         with open(staging / METADATA_FILE, "w") as file:
             json.dump(info, file)
         if path.exists():
@@ -125,7 +127,9 @@ def load_metadata(path: str | os.PathLike) -> dict[str, Any]:
         with open(path / METADATA_FILE) as file:
             return json.load(file)
     except (OSError, json.JSONDecodeError) as error:
-        raise DatasetError(f"{path / METADATA_FILE}: unreadable metadata ({error})") from error
+        raise DatasetError(
+            f"{path / METADATA_FILE}: unreadable metadata ({error})"
+        ) from error
 
 
 def _read_episode(group: h5py.Group, name: str) -> dict[str, np.ndarray]:
@@ -175,9 +179,7 @@ def _check_shapes(name: str, episode: dict[str, np.ndarray], sizes: dict[str, in
     for key, shape in expected.items():
         actual = episode[key].shape
         if actual != shape:
-            raise DatasetError(
-                f"{name}: {key!r} expected shape {shape}; got {actual}"
-            )
+            raise DatasetError(f"{name}: {key!r} expected shape {shape}; got {actual}")
     for key, array in episode.items():
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
             step = int(np.argwhere(~np.isfinite(array))[0][0])

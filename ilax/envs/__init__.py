@@ -7,7 +7,14 @@ from ilax.envs.registry import default_config, make, names, register
 from ilax.envs.wrappers import AutoReset, TimeLimit, Vmap, Wrapper
 
 # Each task module registers the tasks it defines.
-for _module in ("pendulum", "cartpole", "reacher", "two_ways", "kart_track", "locomotion"):
+for _module in (
+    "pendulum",
+    "cartpole",
+    "reacher",
+    "two_ways",
+    "kart_track",
+    "locomotion",
+):
     importlib.import_module(f"ilax.envs.{_module}")
 
 __all__ = [

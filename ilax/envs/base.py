@@ -154,8 +154,7 @@ def check_action(action: Any, action_size: int, owner: str) -> jax.Array:
     action = jnp.asarray(action)
     if action.shape != (action_size,):
         raise ValueError(
-            f"{owner}.step: action must have shape ({action_size},); "
-            f"got {action.shape}"
+            f"{owner}.step: action must have shape ({action_size},); got {action.shape}"
         )
     if not jnp.issubdtype(action.dtype, jnp.floating):
         raise TypeError(

@@ -33,7 +33,6 @@ def make(env: Env, **overrides: Any) -> Policy:
     """
     if env.name not in _EXPERTS:
         raise ValueError(
-            f"no expert for task {env.name!r}; tasks with experts: "
-            f"{', '.join(tasks())}"
+            f"no expert for task {env.name!r}; tasks with experts: {', '.join(tasks())}"
         )
     return _EXPERTS[env.name](env, **overrides)
