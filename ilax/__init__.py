@@ -1,10 +1,10 @@
 """ilax: imitation learning as pure JAX functions over vectorized MJX tasks.
 
 `ilax.rollout(env, policy, key, num_envs, num_steps)` is the batched rollout;
-the submodule of the same name also holds `start`, `unroll` and `summarize`.
+the submodule of the same name also holds `start` and `unroll`.
 """
 
-from ilax import data, envs, policies, types
+from ilax import data, envs, metrics, policies, types
 from ilax.rollout import rollout
 from ilax.types import EpisodeLog, Observation, Policy, Trajectory
 
@@ -17,6 +17,7 @@ __all__ = [
     "Trajectory",
     "data",
     "envs",
+    "metrics",
     "policies",
     "rollout",
     "types",

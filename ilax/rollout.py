@@ -2,8 +2,9 @@
 
 `rollout` starts `num_envs` environments and runs a policy for `num_steps`
 control steps, returning a time-major `Trajectory` and an `EpisodeLog` of the
-episodes that finished. `start` and `unroll` split the same thing in two, for
-loops that continue the same environments (DAgger iterations).
+episodes that finished (`ilax.metrics.summarize` turns it into means).
+`start` and `unroll` split the same thing in two, for loops that continue the
+same environments (DAgger iterations).
 """
 
 from typing import NamedTuple
@@ -154,28 +155,5 @@ def rollout(
     return trajectory, log
 
 
-def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
-    """Means over the episodes that ended, keyed `episode/<name>`.
-
-    `episode/num_episodes` is the number of episodes; the means are NaN if it
-    is 0. Task metrics appear under their own names (`episode/success`).
-    """
-    done = log.done.astype(jnp.float32)
-    count = done.sum()
-
-    def mean(values):
-        return jnp.sum(values * done) / count
-
-    summary = {
-        "episode/num_episodes": count,
-        "episode/return": mean(log.episode_return),
-        "episode/length": mean(log.length.astype(jnp.float32)),
-    }
-    for name, values in log.metrics.items():
-        if f"episode/{name}" in summary:
-            raise ValueError(
-                f"summarize: task metric {name!r} collides with a summary key; "
-                f"rename the metric"
-            )
-        summary[f"episode/{name}"] = mean(values)
-    return summary
+# TEMPORARY alias while task helpers finish; remove after switching imports.
+from ilax.metrics.episodes import summarize  # noqa: E402, F401

@@ -9,7 +9,8 @@ import numpy as np
 
 import ilax
 from ilax import policies
-from ilax.rollout import rollout, start, summarize, unroll
+from ilax.metrics import summarize
+from ilax.rollout import rollout, start, unroll
 from ilax.types import Policy
 from tests.fake_env import CountdownEnv
 

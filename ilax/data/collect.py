@@ -88,7 +88,7 @@ def collect(
             f"collect: noise_std must be >= 0, a scalar or of shape "
             f"({env.action_size},); got {noise_std!r}"
         )
-    trajectory = collect_trajectory(
+    trajectory, _ = collect_trajectory(
         env, expert, key, noise, num_episodes=num_episodes, max_steps=max_steps
     )
     return from_trajectory(trajectory)

@@ -1,0 +1,43 @@
+# Quickstart targets. Everything lives in .venv; nothing is installed globally.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup bench test test-all lint benchmarks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job: a small CPU benchmark sweep and an expert demonstration
+# collection, tables printed and written under results/quickstart/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.env_throughput --batch_sizes=256 --num_steps=50 \
+	  --repeats=3 --out_dir=results/quickstart/env_throughput --nobenchmarks_md
+	$(BIN)/python -m benchmarks.expert_quality --num_episodes=64 \
+	  --save_demos=runs/demos --out_dir=results/quickstart/expert_quality \
+	  --nobenchmarks_md
+
+# The default test run (slow tests skipped), two workers, one file per worker.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m ""
+
+lint: $(STAMP)
+	$(BIN)/ruff check ilax tests benchmarks
+	$(BIN)/ruff format --check ilax tests benchmarks
+
+# The full sweeps whose figures BENCHMARKS.md quotes.
+benchmarks: $(STAMP)
+	$(BIN)/python -m benchmarks.env_throughput
+	$(BIN)/python -m benchmarks.expert_quality
+
+clean:
+	rm -rf $(VENV) .cache runs

@@ -1,0 +1,194 @@
+"""Expert quality and demonstration collection, one jitted call per task.
+
+For every task with an expert this collects `num_episodes` episodes in
+parallel with `ilax.data.collect_trajectory` and reports the success rate and
+return with 95% bootstrap intervals, the task's other episode metrics, and
+collection speed (compile time apart). With `--save_demos=DIR` each task's
+demonstrations are saved as a Minari-layout dataset in DIR/<task>/.
+
+  python -m benchmarks.expert_quality                         # 1,000 episodes
+  python -m benchmarks.expert_quality --num_episodes=64 --save_demos=runs/demos
+"""
+
+import os
+import pathlib
+import time
+
+import jax
+import numpy as np
+from absl import app, flags
+
+import ilax
+import ilax.experts
+from benchmarks import common
+from ilax import data
+from ilax.metrics import bootstrap_ci, episode_values
+
+_TASKS = flags.DEFINE_list("tasks", None, "Tasks to run; default: all with an expert.")
+_NUM_EPISODES = flags.DEFINE_integer("num_episodes", 1000, "Episodes per task.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the episodes' keys.")
+_NOISE_STD = flags.DEFINE_float(
+    "noise_std", 0.0, "Gaussian noise on the executed actions (DART); labels stay clean."
+)
+_SAVE_DEMOS = flags.DEFINE_string(
+    "save_demos", None, "Directory to save each task's demonstrations in."
+)
+_OUT_DIR = flags.DEFINE_string(
+    "out_dir", None, "Results directory; default results/expert_quality."
+)
+_UPDATE_MD = flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+
+_SKIPPED_METRICS = ("success", "nan")
+
+
+def _interval(values: np.ndarray) -> str:
+    mean, low, high = bootstrap_ci(values)
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _other_metrics(values: dict[str, np.ndarray]) -> dict[str, float]:
+    """Means of the task's own metrics; `side` becomes the fraction going left."""
+    other = {}
+    for name, array in values.items():
+        if name in ("return", "length", *_SKIPPED_METRICS):
+            continue
+        if name == "side":
+            other["left_fraction"] = float(np.mean(array < 0))
+        else:
+            other[name] = float(np.mean(array))
+    return other
+
+
+def evaluate_expert(task: str, num_episodes: int, seed: int, noise_std: float):
+    """Collects the episodes of one task; returns its result row and dataset."""
+    env = ilax.envs.make(task)
+    expert = ilax.experts.make(env)
+    noise = np.float32(noise_std)
+
+    def call(i):
+        return (env, expert, jax.random.key(seed + i), noise)
+
+    compiled_start = time.perf_counter()
+    program = data.collect_trajectory.lower(
+        *call(0), num_episodes=num_episodes, max_steps=env.max_steps
+    ).compile()
+    compile_s = time.perf_counter() - compiled_start
+    run_start = time.perf_counter()
+    trajectory, log = jax.block_until_ready(program(*call(0)[2:]))
+    run_s = time.perf_counter() - run_start
+    values = episode_values(log)
+    success = values.get("success")
+    row = {
+        "task": task,
+        "num_episodes": int(values["return"].size),
+        "episode_length": env.max_steps,
+        "success": None if success is None else bootstrap_ci(success),
+        "return": bootstrap_ci(values["return"]),
+        "length": float(np.mean(values["length"])),
+        "nan_episodes": int(np.sum(values.get("nan", 0.0))),
+        "other": _other_metrics(values),
+        "compile_s": compile_s,
+        "run_s": run_s,
+        "steps_per_s": num_episodes * env.max_steps / run_s,
+        "config": {k: v for k, v in vars(env.config).items()},
+    }
+    return row, env, trajectory
+
+
+def _table(rows, info) -> str:
+    headers = [
+        "task",
+        "episodes",
+        "success [95% CI]",
+        "return [95% CI]",
+        "length",
+        "other metrics",
+        "steps/s",
+        "compile (s)",
+    ]
+    body = []
+    for row in rows:
+        success = "n/a" if row["success"] is None else "{:.3f} [{:.3f}, {:.3f}]".format(
+            *row["success"]
+        )
+        other = ", ".join(f"{k}={v:.3f}" for k, v in row["other"].items())
+        body.append(
+            [
+                row["task"],
+                row["num_episodes"],
+                success,
+                "{:.1f} [{:.1f}, {:.1f}]".format(*row["return"]),
+                f"{row['length']:.0f}",
+                other or "-",
+                f"{row['steps_per_s']:,.0f}",
+                f"{row['compile_s']:.1f}",
+            ]
+        )
+    return (
+        f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
+        + common.markdown_table(headers, body)
+    )
+
+
+def main(argv):
+    del argv
+    common.setup_jax()
+    info = common.environment_info()
+    tasks = _TASKS.value or ilax.experts.tasks()
+    rows = []
+    for task in tasks:
+        row, env, trajectory = evaluate_expert(
+            task, _NUM_EPISODES.value, _SEED.value, _NOISE_STD.value
+        )
+        rows.append(row)
+        success = "n/a" if row["success"] is None else f"{row['success'][0]:.3f}"
+        print(
+            f"{task:12s} success {success} return {row['return'][0]:9.2f} "
+            f"({row['num_episodes']} episodes, {row['steps_per_s']:,.0f} steps/s, "
+            f"compile {row['compile_s']:.1f}s)",
+            flush=True,
+        )
+        if _SAVE_DEMOS.value:
+            dataset = data.from_trajectory(trajectory)
+            path = data.save(
+                dataset,
+                pathlib.Path(_SAVE_DEMOS.value) / task,
+                dataset_id=f"ilax/{task}/expert-v0",
+                action_bounds=env.action_bounds,
+                metadata={
+                    "task": task,
+                    "config": row["config"],
+                    "seed": _SEED.value,
+                    "noise_std": _NOISE_STD.value,
+                    "commit": info["commit"],
+                },
+            )
+            print(f"{'':12s} saved {dataset.num_episodes} episodes to {path}")
+    table = _table(rows, info)
+    record = {
+        "benchmark": "expert_quality",
+        "environment": info,
+        "settings": {
+            "num_episodes": _NUM_EPISODES.value,
+            "seed": _SEED.value,
+            "noise_std": _NOISE_STD.value,
+        },
+        "rows": rows,
+    }
+    out_dir = _OUT_DIR.value or str(common.ROOT / "results" / "expert_quality")
+    common.write_results(out_dir, record, table)
+    print("\n" + table)
+    if _UPDATE_MD.value:
+        section = (
+            "## Expert quality\n\n"
+            f"`python -m benchmarks.expert_quality` ({_NUM_EPISODES.value} batched "
+            f"episodes per task, one episode per environment, seed {_SEED.value}; "
+            f"success is the task's success metric at each episode's last step; "
+            f"95% percentile-bootstrap intervals). Files: "
+            f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table
+        )
+        common.update_benchmarks_md("expert_quality", section)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,51 @@
+"""Episode results from an `EpisodeLog`: jittable means and per-episode values."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ilax.types import EpisodeLog
+
+
+def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
+    """Means over the episodes that ended, keyed `episode/<name>`.
+
+    `episode/num_episodes` is the number of episodes; the means are NaN if it
+    is 0. Task metrics appear under their own names (`episode/success`).
+    Jittable.
+    """
+    done = log.done.astype(jnp.float32)
+    count = done.sum()
+
+    def mean(values):
+        return jnp.sum(values * done) / count
+
+    summary = {
+        "episode/num_episodes": count,
+        "episode/return": mean(log.episode_return),
+        "episode/length": mean(log.length.astype(jnp.float32)),
+    }
+    for name, values in log.metrics.items():
+        if f"episode/{name}" in summary:
+            raise ValueError(
+                f"summarize: task metric {name!r} collides with a summary key; "
+                f"rename the metric"
+            )
+        summary[f"episode/{name}"] = mean(values)
+    return summary
+
+
+def episode_values(log: EpisodeLog) -> dict[str, np.ndarray]:
+    """Per-episode arrays (host side): `return`, `length` and every metric.
+
+    Episodes are ordered by the step they ended, then by environment.
+    """
+    host = jax.device_get(log)
+    done = np.asarray(host.done)
+    values = {
+        "return": np.asarray(host.episode_return)[done],
+        "length": np.asarray(host.length)[done],
+    }
+    for name, array in host.metrics.items():
+        values[name] = np.asarray(array)[done]
+    return values
