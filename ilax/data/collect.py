@@ -15,7 +15,7 @@ from ilax import policies
 from ilax.data.dataset import Dataset, from_trajectory
 from ilax.envs.base import Env
 from ilax.rollout import rollout
-from ilax.types import Policy, Trajectory
+from ilax.types import EpisodeLog, Policy, Trajectory
 
 
 @functools.partial(
@@ -29,16 +29,16 @@ def collect_trajectory(
     *,
     num_episodes: int,
     max_steps: int,
-) -> Trajectory:
+) -> tuple[Trajectory, EpisodeLog]:
     """The jitted part of `collect`: one episode per environment, `[T, E, ...]`.
 
     `noise_std` is traced, so changing the noise level (as DART's rule does
-    every iteration) does not recompile; new keys do not either.
+    every iteration) does not recompile; new keys do not either. The
+    `EpisodeLog` gives each episode's return and task metrics.
     """
     low, high = env.action_bounds
     policy = policies.with_action_noise(expert, noise_std, low, high)
-    trajectory, _ = rollout(env, policy, key, num_episodes, max_steps, auto_reset=False)
-    return trajectory
+    return rollout(env, policy, key, num_episodes, max_steps, auto_reset=False)
 
 
 def collect(
