@@ -45,3 +45,20 @@ def check_positive(owner: str, field: str, value: Any) -> None:
     """Raises ValueError naming `owner.field` if `value` is not > 0."""
     if not value > 0:
         raise ValueError(f"{owner}.{field} must be > 0; got {value!r}")
+
+
+def check_non_negative(owner: str, field: str, value: Any) -> None:
+    """Raises ValueError naming `owner.field` if `value` is not >= 0."""
+    if not value >= 0:
+        raise ValueError(f"{owner}.{field} must be >= 0; got {value!r}")
+
+
+def check_fields(
+    config: Any, *, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()
+) -> None:
+    """Checks the sign of several fields of `config`, naming the first bad one."""
+    owner = type(config).__name__
+    for field in positive:
+        check_positive(owner, field, getattr(config, field))
+    for field in non_negative:
+        check_non_negative(owner, field, getattr(config, field))

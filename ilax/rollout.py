@@ -153,7 +153,3 @@ def rollout(
         env, policy, state, key_steps, num_steps, auto_reset=auto_reset
     )
     return trajectory, log
-
-
-# TEMPORARY alias while task helpers finish; remove after switching imports.
-from ilax.metrics.episodes import summarize  # noqa: E402, F401

@@ -68,10 +68,7 @@ class Cartpole(base.MjxEnv):
                 f"{owner}.start_noise must be >= 0 and < rail_limit "
                 f"({config.rail_limit}); got {config.start_noise!r}"
             )
-        if not config.control_cost >= 0:
-            raise ValueError(
-                f"{owner}.control_cost must be >= 0; got {config.control_cost!r}"
-            )
+        config_lib.check_non_negative(owner, "control_cost", config.control_cost)
         super().__init__(config, base.load_model("cartpole.xml"))
 
     def reset(self, key: jax.Array) -> base.State:

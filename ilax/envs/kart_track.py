@@ -204,16 +204,15 @@ class KartTrack(base.MjxEnv):
             "grid_half_width",
         ):
             config_lib.check_positive(owner, field, getattr(config, field))
-        for field in (
-            "grid_near",
-            "fall_penalty",
-            "start_lateral_noise",
-            "start_heading_noise",
-        ):
-            if not getattr(config, field) >= 0:
-                raise ValueError(
-                    f"{owner}.{field} must be >= 0; got {getattr(config, field)!r}"
-                )
+        config_lib.check_fields(
+            config,
+            non_negative=(
+                "grid_near",
+                "fall_penalty",
+                "start_lateral_noise",
+                "start_heading_noise",
+            ),
+        )
         if not config.grid_far > config.grid_near:
             raise ValueError(
                 f"{owner}.grid_far must be > grid_near ({config.grid_near!r}); "

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import mujoco
 from mujoco import mjx
 
+from ilax import config as config_lib
 from ilax.envs import base, registry
 
 
@@ -126,12 +127,6 @@ def _check_range(config, field: str) -> None:
         )
 
 
-def _check_non_negative(config, field: str) -> None:
-    value = getattr(config, field)
-    if not value >= 0:
-        raise ValueError(f"{type(config).__name__}.{field} must be >= 0; got {value!r}")
-
-
 def _as_metrics(terms: dict, **more: jax.Array) -> dict[str, jax.Array]:
     """Reward terms and kinematics as float32 metrics (also under jax_enable_x64)."""
     return {name: jnp.asarray(v, jnp.float32) for name, v in {**terms, **more}.items()}
@@ -165,7 +160,7 @@ class LocomotionEnv(base.MjxEnv):
         self._init_qvel = jnp.zeros(self.mj_model.nv, jnp.float32)
 
     def _validate(self, config: LocomotionConfig) -> None:
-        _check_non_negative(config, "reset_noise_scale")
+        config_lib.check_fields(config, non_negative=("reset_noise_scale",))
 
     def reset(self, key: jax.Array) -> base.State:
         key_qpos, key_qvel = jax.random.split(key)

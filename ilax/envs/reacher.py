@@ -107,7 +107,7 @@ class Reacher(base.MjxEnv):
         for field in ("target_min_radius", "success_distance"):
             config_lib.check_positive(owner, field, getattr(config, field))
         for field in ("control_cost", "initial_bend", "initial_speed"):
-            _check_non_negative(owner, field, getattr(config, field))
+            config_lib.check_non_negative(owner, field, getattr(config, field))
         mj_model = base.load_model(f"reacher{config.num_links}.xml")
         super().__init__(config, mj_model)
         self.name = f"reacher{config.num_links}"
@@ -187,11 +187,6 @@ class Reacher(base.MjxEnv):
     def _metrics(self, distance) -> dict:
         on_target = (distance < self.config.success_distance).astype(jnp.float32)
         return {"distance": distance, "success": on_target}
-
-
-def _check_non_negative(owner: str, field: str, value) -> None:
-    if not value >= 0:
-        raise ValueError(f"{owner}.{field} must be >= 0; got {value!r}")
 
 
 def _link_lengths(mj_model: mujoco.MjModel, num_links: int) -> np.ndarray:

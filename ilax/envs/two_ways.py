@@ -168,10 +168,10 @@ def _validate(config: TwoWaysConfig) -> None:
         "arena_half_height",
     ):
         config_lib.check_positive(owner, field, getattr(config, field))
-    for field in ("start_spread", "goal_bonus", "failure_penalty", "control_cost"):
-        value = getattr(config, field)
-        if not value >= 0:
-            raise ValueError(f"{owner}.{field} must be >= 0; got {value!r}")
+    config_lib.check_fields(
+        config,
+        non_negative=("start_spread", "goal_bonus", "failure_penalty", "control_cost"),
+    )
     clear = config.goal_distance - config.obstacle_radius
     if not config.goal_radius < clear:
         raise ValueError(

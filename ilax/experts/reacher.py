@@ -53,13 +53,11 @@ def make_reacher_expert(env, **overrides) -> Policy:
       A stateless `Policy` reading `observation.privileged`.
     """
     config = config_lib.replace(ReacherExpertConfig(), **overrides)
-    owner = type(config).__name__
-    for field in ("position_gain", "max_speed", "damping", "velocity_gain"):
-        config_lib.check_positive(owner, field, getattr(config, field))
-    if not config.posture_gain >= 0:
-        raise ValueError(
-            f"{owner}.posture_gain must be >= 0; got {config.posture_gain!r}"
-        )
+    config_lib.check_fields(
+        config,
+        positive=("position_gain", "max_speed", "damping", "velocity_gain"),
+        non_negative=("posture_gain",),
+    )
     task = env.unwrapped
     num_links = task.config.num_links
     link_lengths = jnp.asarray(task.link_lengths)

@@ -57,13 +57,11 @@ def make_two_ways_expert(env, **overrides) -> Policy:
       environment, drawn at random by `init`.
     """
     config = config_lib.replace(TwoWaysExpertConfig(), **overrides)
-    owner = type(config).__name__
-    for field in ("speed", "clearance", "commit_width", "velocity_gain"):
-        config_lib.check_positive(owner, field, getattr(config, field))
-    if not config.escape_gain >= 0:
-        raise ValueError(
-            f"{owner}.escape_gain must be >= 0; got {config.escape_gain!r}"
-        )
+    config_lib.check_fields(
+        config,
+        positive=("speed", "clearance", "commit_width", "velocity_gain"),
+        non_negative=("escape_gain",),
+    )
     task = env.unwrapped
     model = task.mj_model
     goal = jnp.asarray(task.goal)
