@@ -18,7 +18,7 @@ setup: $(STAMP)
 # collection, tables printed and written under results/quickstart/.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput --batch_sizes=256 --num_steps=50 \
-	  --repeats=3 --out_dir=results/quickstart/env_throughput --nobenchmarks_md
+	  --min_calls=3 --min_time_s=1 --out_dir=results/quickstart/env_throughput --nobenchmarks_md
 	$(BIN)/python -m benchmarks.expert_quality --num_episodes=64 \
 	  --save_demos=runs/demos --out_dir=results/quickstart/expert_quality \
 	  --nobenchmarks_md

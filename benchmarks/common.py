@@ -91,43 +91,59 @@ def hardware_line(info: dict[str, Any]) -> str:
     )
 
 
-def time_jitted(
-    fn: Callable,
+def time_paired(
+    programs: dict[str, Callable],
     make_args: Callable[[int], Sequence[Any]],
-    repeats: int,
-    budget_s: float = float("inf"),
-) -> dict[str, float]:
-    """Compiles `fn` once, then times fresh calls.
+    *,
+    min_calls: int = 5,
+    max_calls: int = 50,
+    min_time_s: float = 2.0,
+) -> dict[str, dict[str, float]]:
+    """Compiles several jitted programs, then times them in alternation.
 
-    Args:
-      fn: a jitted function.
-      make_args: `i -> args` for call i (i = 0 is the compile and warm-up
-        call), e.g. new keys each call so nothing is cached.
-      repeats: timed calls after the warm-up, at most.
-      budget_s: stop once the timed calls took this long (at least one runs).
+    Calls go round by round (A, B, A, B...), so a slow spell of a shared or
+    virtual machine hits every program alike, and each round gives one
+    paired ratio. Rounds continue until every program ran `min_calls` times
+    and the timed calls took `min_time_s` altogether, or `max_calls` rounds.
 
     Returns:
-      `compile_s` (lowering plus compilation), `run_s` (median of the timed
-      calls), `run_min_s` and `calls`.
+      Per program: `compile_s`, `run_s` (median), `run_min_s`, `calls`, and
+      `ratio_to_<other>` (median over rounds of this program's speed over
+      the other's, i.e. the other's time over this one's).
     """
-    start = time.perf_counter()
-    compiled = fn.lower(*make_args(0)).compile()
-    compile_s = time.perf_counter() - start
-    jax.block_until_ready(compiled(*make_args(0)))
-    times = []
-    for i in range(repeats):
-        args = make_args(i + 1)
+    compiled = {}
+    for name, fn in programs.items():
         start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        times.append(time.perf_counter() - start)
-        if sum(times) > budget_s:
+        compiled[name] = fn.lower(*make_args(0)).compile()
+        compile_s = time.perf_counter() - start
+        jax.block_until_ready(compiled[name](*make_args(0)))
+        compiled[name] = (compiled[name], compile_s)
+    times: dict[str, list[float]] = {name: [] for name in programs}
+    total = 0.0
+    for i in range(max_calls):
+        args = make_args(i + 1)
+        order = list(programs) if i % 2 == 0 else list(reversed(programs))
+        for name in order:
+            start = time.perf_counter()
+            jax.block_until_ready(compiled[name][0](*args))
+            elapsed = time.perf_counter() - start
+            times[name].append(elapsed)
+            total += elapsed
+        if i + 1 >= min_calls and total >= min_time_s:
             break
-    return {
-        "compile_s": compile_s,
-        "run_s": statistics.median(times),
-        "run_min_s": min(times),
-        "calls": len(times),
-    }
+    result = {}
+    for name in programs:
+        result[name] = {
+            "compile_s": compiled[name][1],
+            "run_s": statistics.median(times[name]),
+            "run_min_s": min(times[name]),
+            "calls": len(times[name]),
+        }
+        for other in programs:
+            if other != name:
+                ratios = [b / a for a, b in zip(times[name], times[other], strict=True)]
+                result[name][f"ratio_to_{other}"] = statistics.median(ratios)
+    return result
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

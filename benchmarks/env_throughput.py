@@ -1,22 +1,25 @@
 """Environment throughput: ilax's wrapped rollout against a bare MJX loop.
 
-For every task and batch size this times two jitted programs on the same
-model, batch and random actions:
+For every task and batch size this times three jitted programs on the same
+model, batch and random actions, in alternation (so a slow spell of the
+machine hits all three alike):
 
-* ilax: `ilax.rollout` with `AutoReset(Vmap(TimeLimit(env)))`, episode
-  metrics, a uniform-random policy and the recorded time-major trajectory;
+* ilax: `ilax.rollout` with `AutoReset(Vmap(TimeLimit(env)))`, a
+  uniform-random policy, returning the episode log (returns, lengths, task
+  metrics of every finished episode): an evaluation rollout;
+* ilax+traj: the same, also returning the time-major trajectory (obs,
+  privileged, action, reward, flags, next obs), as data collection does;
 * bare: `lax.scan` over `vmap` of the task's physics step (the same
   `n_substeps` calls of `mjx.step`) with random controls, nothing else.
 
 Episodes are shortened to half the rollout so every timed rollout includes
 auto-resets. Steps per second count control steps summed over environments;
-compile time is reported apart.
+the ratios are medians of per-round ratios; compile time is reported apart.
 
   python -m benchmarks.env_throughput                      # full sweep
   python -m benchmarks.env_throughput --tasks=pendulum --batch_sizes=1,256
 """
 
-import functools
 import os
 
 import jax
@@ -34,16 +37,16 @@ _BATCH_SIZES = flags.DEFINE_list(
     "Batch sizes; default 1..4096 on CPU and 1..65536 on an accelerator.",
 )
 _NUM_STEPS = flags.DEFINE_integer("num_steps", 100, "Control steps per timed rollout.")
-_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed calls at most, after a warm-up.")
-_BUDGET = flags.DEFINE_float(
-    "budget_s",
-    20.0,
-    "Stop repeating once the timed calls of one program took this long.",
+_MIN_CALLS = flags.DEFINE_integer(
+    "min_calls", 5, "Timed rounds at least, after a warm-up."
+)
+_MIN_TIME = flags.DEFINE_float(
+    "min_time_s", 3.0, "Keep timing rounds until the timed calls took this long."
 )
 _RATIO_TASKS = flags.DEFINE_list(
     "ratio_tasks",
     ["pendulum", "halfcheetah"],
-    "Tasks whose ilax/bare ratio is checked.",
+    "Tasks whose ilax/bare ratio is held to the floor.",
 )
 _MIN_RATIO = flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
 _OUT_DIR = flags.DEFINE_string(
@@ -57,12 +60,18 @@ _CPU_BATCHES = (1, 16, 256, 1024, 4096)
 _ACCELERATOR_BATCHES = (1, 256, 4096, 16384, 65536)
 
 
-def make_ilax_program(env, num_envs: int, num_steps: int):
-    """The wrapped rollout with a uniform-random policy, jitted."""
+def make_ilax_program(env, num_envs: int, num_steps: int, *, trajectory: bool):
+    """The wrapped rollout with a uniform-random policy, jitted.
+
+    Without `trajectory` only the episode log leaves the program, and XLA
+    drops the recording of the trajectory.
+    """
     policy = ilax.policies.uniform_random(*env.action_bounds)
-    run = functools.partial(
-        rollout, env, policy, num_envs=num_envs, num_steps=num_steps
-    )
+
+    def run(key):
+        recorded, log = rollout(env, policy, key, num_envs, num_steps)
+        return (recorded, log) if trajectory else log
+
     return jax.jit(run)
 
 
@@ -91,21 +100,32 @@ def make_bare_program(env, num_envs: int, num_steps: int):
     return jax.jit(run)
 
 
-def measure(task: str, num_envs: int, num_steps: int, repeats: int, budget_s: float):
-    """Times both programs for one task and batch size."""
+def measure(
+    task: str, num_envs: int, num_steps: int, min_calls: int, min_time_s: float
+):
+    """Times the three programs for one task and batch size."""
     default_length = ilax.envs.default_config(task).episode_length
     episode_length = max(1, min(default_length, num_steps // 2))
     env = ilax.envs.make(task, episode_length=episode_length)
+    programs = {
+        "ilax": make_ilax_program(env, num_envs, num_steps, trajectory=False),
+        "ilax_traj": make_ilax_program(env, num_envs, num_steps, trajectory=True),
+        "bare": make_bare_program(env, num_envs, num_steps),
+    }
+    timings = common.time_paired(
+        programs,
+        lambda i: (jax.random.key(i),),
+        min_calls=min_calls,
+        min_time_s=min_time_s,
+    )
     row = {"task": task, "num_envs": num_envs, "episode_length": episode_length}
-    for name, make in (("ilax", make_ilax_program), ("bare", make_bare_program)):
-        program = make(env, num_envs, num_steps)
-        timing = common.time_jitted(
-            program, lambda i: (jax.random.key(i),), repeats, budget_s=budget_s
-        )
+    for name, timing in timings.items():
         row[f"{name}_compile_s"] = timing["compile_s"]
         row[f"{name}_run_s"] = timing["run_s"]
+        row[f"{name}_calls"] = timing["calls"]
         row[f"{name}_steps_per_s"] = num_envs * num_steps / timing["run_s"]
-    row["ratio"] = row["ilax_steps_per_s"] / row["bare_steps_per_s"]
+    row["ratio"] = timings["ilax"]["ratio_to_bare"]
+    row["ratio_traj"] = timings["ilax_traj"]["ratio_to_bare"]
     return row
 
 
@@ -114,24 +134,26 @@ def _format(rows, info, min_ratio, ratio_tasks):
         "task",
         "envs",
         "ilax steps/s",
+        "ilax+traj steps/s",
         "bare steps/s",
         "ilax/bare",
-        "compile ilax (s)",
-        "compile bare (s)",
+        "ilax+traj/bare",
+        "compile ilax / +traj / bare (s)",
     ]
     table_rows = []
     for row in rows:
-        flag = ""
-        if row["task"] in ratio_tasks and row["ratio"] < min_ratio:
-            flag = " (below floor)"
+        held = row["task"] in ratio_tasks
+        flag = " (below floor)" if held and row["ratio"] < min_ratio else ""
         table_rows.append(
             [
                 row["task"],
                 row["num_envs"],
                 f"{row['ilax_steps_per_s']:,.0f}",
+                f"{row['ilax_traj_steps_per_s']:,.0f}",
                 f"{row['bare_steps_per_s']:,.0f}",
-                f"{row['ratio']:.2f}{flag}",
-                f"{row['ilax_compile_s']:.1f}",
+                f"{'**' if held else ''}{row['ratio']:.2f}{'**' if held else ''}{flag}",
+                f"{row['ratio_traj']:.2f}",
+                f"{row['ilax_compile_s']:.1f} / {row['ilax_traj_compile_s']:.1f} / "
                 f"{row['bare_compile_s']:.1f}",
             ]
         )
@@ -155,26 +177,27 @@ def main(argv):
     for task in tasks:
         for num_envs in batches:
             row = measure(
-                task, num_envs, _NUM_STEPS.value, _REPEATS.value, _BUDGET.value
+                task, num_envs, _NUM_STEPS.value, _MIN_CALLS.value, _MIN_TIME.value
             )
             rows.append(row)
             print(
                 f"{task:12s} envs={num_envs:6d} "
                 f"ilax {row['ilax_steps_per_s']:12,.0f}/s "
-                f"bare {row['bare_steps_per_s']:12,.0f}/s ratio {row['ratio']:.2f} "
-                f"(compile {row['ilax_compile_s']:.1f}s/{row['bare_compile_s']:.1f}s)",
+                f"+traj {row['ilax_traj_steps_per_s']:12,.0f}/s "
+                f"bare {row['bare_steps_per_s']:12,.0f}/s "
+                f"ratio {row['ratio']:.2f} / {row['ratio_traj']:.2f}",
                 flush=True,
             )
     table = _format(rows, info, _MIN_RATIO.value, _RATIO_TASKS.value)
-    checked = [r for r in rows if r["task"] in _RATIO_TASKS.value]
-    below = [r for r in checked if r["ratio"] < _MIN_RATIO.value]
+    held = [r for r in rows if r["task"] in _RATIO_TASKS.value]
+    below = [r for r in held if r["ratio"] < _MIN_RATIO.value]
     record = {
         "benchmark": "env_throughput",
         "environment": info,
         "settings": {
             "num_steps": _NUM_STEPS.value,
-            "repeats": _REPEATS.value,
-            "budget_s": _BUDGET.value,
+            "min_calls": _MIN_CALLS.value,
+            "min_time_s": _MIN_TIME.value,
             "min_ratio": _MIN_RATIO.value,
             "ratio_tasks": _RATIO_TASKS.value,
         },
@@ -189,12 +212,16 @@ def main(argv):
     if _UPDATE_MD.value:
         section = (
             f"## Environment throughput ({backend})\n\n"
-            f"`python -m benchmarks.env_throughput` ({_NUM_STEPS.value} control steps "
-            f"per rollout, episodes cut to half of that so resets are included, "
-            f"median of up to {_REPEATS.value} timed calls; steps/s summed over "
-            f"environments). ilax: `ilax.rollout` with auto-reset, episode metrics, "
-            f"a random policy and the recorded trajectory; bare: `lax.scan` over "
-            f"`vmap` of the same physics step. Files: "
+            f"`python -m benchmarks.env_throughput`: {_NUM_STEPS.value} control "
+            f"steps per rollout, episodes cut to half of that so resets are "
+            f"included; the three programs are timed in alternation, at least "
+            f"{_MIN_CALLS.value} calls each, and a ratio is the median of per-round "
+            f"ratios; steps/s are summed over environments. **ilax**: `ilax.rollout` "
+            f"with auto-reset and a uniform-random policy, returning the episode "
+            f"log (evaluation); **ilax+traj**: also returning the trajectory (data "
+            f"collection); **bare**: `lax.scan` over `vmap` of the same physics "
+            f"step with random controls. The floor of {_MIN_RATIO.value} holds "
+            f"ilax/bare for {', '.join(_RATIO_TASKS.value)} (in bold). Files: "
             f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table
         )
         common.update_benchmarks_md(f"env_throughput_{backend}", section)

@@ -28,7 +28,9 @@ _TASKS = flags.DEFINE_list("tasks", None, "Tasks to run; default: all with an ex
 _NUM_EPISODES = flags.DEFINE_integer("num_episodes", 1000, "Episodes per task.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the episodes' keys.")
 _NOISE_STD = flags.DEFINE_float(
-    "noise_std", 0.0, "Gaussian noise on the executed actions (DART); labels stay clean."
+    "noise_std",
+    0.0,
+    "Gaussian noise on the executed actions (DART); labels stay clean.",
 )
 _SAVE_DEMOS = flags.DEFINE_string(
     "save_demos", None, "Directory to save each task's demonstrations in."
@@ -36,7 +38,9 @@ _SAVE_DEMOS = flags.DEFINE_string(
 _OUT_DIR = flags.DEFINE_string(
     "out_dir", None, "Results directory; default results/expert_quality."
 )
-_UPDATE_MD = flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+_UPDATE_MD = flags.DEFINE_bool(
+    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
+)
 
 _SKIPPED_METRICS = ("success", "nan")
 
@@ -108,8 +112,10 @@ def _table(rows, info) -> str:
     ]
     body = []
     for row in rows:
-        success = "n/a" if row["success"] is None else "{:.3f} [{:.3f}, {:.3f}]".format(
-            *row["success"]
+        success = (
+            "n/a"
+            if row["success"] is None
+            else "{:.3f} [{:.3f}, {:.3f}]".format(*row["success"])
         )
         other = ", ".join(f"{k}={v:.3f}" for k, v in row["other"].items())
         body.append(

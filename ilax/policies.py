@@ -70,14 +70,24 @@ def stateless(act_fn: Callable[[Observation, jax.Array], jax.Array]) -> Policy:
 
 
 def uniform_random(low: np.ndarray, high: np.ndarray) -> Policy:
-    """Actions drawn uniformly between the bounds, independently each step."""
+    """Actions drawn uniformly between the bounds, independently each step.
+
+    The whole batch is drawn at once (not per environment), which keeps this
+    trivial policy as cheap as the random controls of a bare simulator loop.
+    """
     low, high = jnp.asarray(low), jnp.asarray(high)
 
-    def act(observation, key):
-        del observation
-        return jax.random.uniform(key, low.shape, minval=low, maxval=high)
+    def step(state, observation: Observation, key: jax.Array):
+        shape = observation.obs.shape[:-1] + low.shape
+        action = jax.random.uniform(
+            key,
+            shape,
+            minval=jnp.broadcast_to(low, shape),
+            maxval=jnp.broadcast_to(high, shape),
+        )
+        return action, state, {}
 
-    return stateless(act)
+    return Policy(init=lambda key, batch_shape: (), step=step)
 
 
 def with_action_noise(

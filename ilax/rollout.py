@@ -79,21 +79,26 @@ def unroll(
     batched = batch(env, auto_reset)
     num_envs = state.episode_length.shape[0]
 
+    stateful = bool(jax.tree.leaves(state.policy))
+
     def one_step(carry: RolloutState, t):
-        key_act, key_reinit = jax.random.split(jax.random.fold_in(key, t))
+        key_act = jax.random.fold_in(key, t)
+        if stateful:
+            key_act, key_reinit = jax.random.split(key_act)
         env_state = carry.env
         observation = Observation(env_state.obs, env_state.privileged)
         action, policy_state, extras = policy.step(carry.policy, observation, key_act)
         next_state = batched.step(env_state, action)
         done = next_state.done
-        fresh = policy.init(key_reinit, (num_envs,))
-        policy_state = jax.tree.map(
-            lambda new, old: jnp.where(
-                done.reshape(done.shape + (1,) * (new.ndim - 1)), new, old
-            ),
-            fresh,
-            policy_state,
-        )
+        if stateful:  # a stateless policy has nothing to restart
+            fresh = policy.init(key_reinit, (num_envs,))
+            policy_state = jax.tree.map(
+                lambda new, old: jnp.where(
+                    done.reshape(done.shape + (1,) * (new.ndim - 1)), new, old
+                ),
+                fresh,
+                policy_state,
+            )
         episode_return = carry.episode_return + next_state.reward
         episode_length = carry.episode_length + 1
         logged = done & ~carry.finished
