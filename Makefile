@@ -20,7 +20,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput --batch_sizes=256 --num_steps=50 \
 	  --min_calls=3 --min_time_s=1 --out_dir=results/quickstart/env_throughput --nobenchmarks_md
 	$(BIN)/python -m benchmarks.expert_quality --num_episodes=64 \
-	  --save_demos=runs/demos --out_dir=results/quickstart/expert_quality \
+	  --mppi_episodes=4 --save_demos=runs/demos \
+	  --out_dir=results/quickstart/expert_quality \
 	  --nobenchmarks_md
 
 # The default test run (slow tests skipped), two workers, one file per worker.

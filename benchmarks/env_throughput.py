@@ -36,9 +36,21 @@ _BATCH_SIZES = flags.DEFINE_list(
     None,
     "Batch sizes; default 1..4096 on CPU and 1..65536 on an accelerator.",
 )
-_NUM_STEPS = flags.DEFINE_integer("num_steps", 100, "Control steps per timed rollout.")
+_NUM_STEPS = flags.DEFINE_integer(
+    "num_steps", 100, "Control steps per timed rollout (at most; see target_call_s)."
+)
+_MIN_STEPS = flags.DEFINE_integer(
+    "min_steps", 20, "Control steps per timed rollout at least."
+)
+_TARGET_CALL = flags.DEFINE_float(
+    "target_call_s",
+    2.0,
+    "Aim for rollouts of about this long: at large batches of slow tasks the "
+    "steps per rollout shrink (to min_steps) by the speed measured at the "
+    "previous batch size.",
+)
 _MIN_CALLS = flags.DEFINE_integer(
-    "min_calls", 5, "Timed rounds at least, after a warm-up."
+    "min_calls", 3, "Timed rounds at least, after a warm-up."
 )
 _MIN_TIME = flags.DEFINE_float(
     "min_time_s", 3.0, "Keep timing rounds until the timed calls took this long."
@@ -133,6 +145,7 @@ def _format(rows, info, min_ratio, ratio_tasks):
     headers = [
         "task",
         "envs",
+        "steps",
         "ilax steps/s",
         "ilax+traj steps/s",
         "bare steps/s",
@@ -148,6 +161,7 @@ def _format(rows, info, min_ratio, ratio_tasks):
             [
                 row["task"],
                 row["num_envs"],
+                row["num_steps"],
                 f"{row['ilax_steps_per_s']:,.0f}",
                 f"{row['ilax_traj_steps_per_s']:,.0f}",
                 f"{row['bare_steps_per_s']:,.0f}",
@@ -175,10 +189,15 @@ def main(argv):
     )
     rows = []
     for task in tasks:
-        for num_envs in batches:
-            row = measure(
-                task, num_envs, _NUM_STEPS.value, _MIN_CALLS.value, _MIN_TIME.value
-            )
+        speed = None  # steps/s at the previous batch size: a lower bound
+        for num_envs in sorted(batches):
+            num_steps = _NUM_STEPS.value
+            if speed is not None:
+                wanted = round(_TARGET_CALL.value * speed / num_envs)
+                num_steps = max(_MIN_STEPS.value, min(num_steps, wanted))
+            row = measure(task, num_envs, num_steps, _MIN_CALLS.value, _MIN_TIME.value)
+            row["num_steps"] = num_steps
+            speed = max(row["ilax_steps_per_s"], speed or 0.0)
             rows.append(row)
             print(
                 f"{task:12s} envs={num_envs:6d} "
@@ -196,6 +215,8 @@ def main(argv):
         "environment": info,
         "settings": {
             "num_steps": _NUM_STEPS.value,
+            "min_steps": _MIN_STEPS.value,
+            "target_call_s": _TARGET_CALL.value,
             "min_calls": _MIN_CALLS.value,
             "min_time_s": _MIN_TIME.value,
             "min_ratio": _MIN_RATIO.value,
@@ -210,19 +231,27 @@ def main(argv):
     common.write_results(out_dir, record, table)
     print("\n" + table)
     if _UPDATE_MD.value:
-        section = (
-            f"## Environment throughput ({backend})\n\n"
-            f"`python -m benchmarks.env_throughput`: {_NUM_STEPS.value} control "
-            f"steps per rollout, episodes cut to half of that so resets are "
-            f"included; the three programs are timed in alternation, at least "
-            f"{_MIN_CALLS.value} calls each, and a ratio is the median of per-round "
-            f"ratios; steps/s are summed over environments. **ilax**: `ilax.rollout` "
-            f"with auto-reset and a uniform-random policy, returning the episode "
-            f"log (evaluation); **ilax+traj**: also returning the trajectory (data "
-            f"collection); **bare**: `lax.scan` over `vmap` of the same physics "
-            f"step with random controls. The floor of {_MIN_RATIO.value} holds "
-            f"ilax/bare for {', '.join(_RATIO_TASKS.value)} (in bold). Files: "
-            f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table
+        section = "\n".join(
+            [
+                f"## Environment throughput ({backend})",
+                "",
+                f"`python -m benchmarks.env_throughput`: rollouts of "
+                f"{_NUM_STEPS.value} control steps (fewer, down to "
+                f"{_MIN_STEPS.value}, at large batches of slow tasks: column "
+                f"steps), episodes cut to half a rollout so resets are included. "
+                f"The three programs are timed in alternation, at least "
+                f"{_MIN_CALLS.value} calls each; a ratio is the median of "
+                f"per-round ratios; steps/s are summed over environments. "
+                f"**ilax**: `ilax.rollout` with auto-reset and a uniform-random "
+                f"policy, returning the episode log (evaluation); **ilax+traj**: "
+                f"also returning the trajectory (data collection); **bare**: "
+                f"`lax.scan` over `vmap` of the same physics step with random "
+                f"controls. The floor of {_MIN_RATIO.value} holds ilax/bare for "
+                f"{', '.join(_RATIO_TASKS.value)} (in bold). Files: "
+                f"`{os.path.relpath(out_dir, common.ROOT)}/`.",
+                "",
+                table,
+            ]
         )
         common.update_benchmarks_md(f"env_throughput_{backend}", section)
     if below:

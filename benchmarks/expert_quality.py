@@ -20,6 +20,7 @@ from absl import app, flags
 
 import ilax
 import ilax.experts
+import ilax.experts.mppi
 from benchmarks import common
 from ilax import data
 from ilax.metrics import bootstrap_ci, episode_values
@@ -31,6 +32,14 @@ _NOISE_STD = flags.DEFINE_float(
     "noise_std",
     0.0,
     "Gaussian noise on the executed actions (DART); labels stay clean.",
+)
+_MPPI_TASKS = flags.DEFINE_list(
+    "mppi_tasks",
+    ["pendulum", "cartpole"],
+    "Tasks also solved by the generic MPPI expert (default settings).",
+)
+_MPPI_EPISODES = flags.DEFINE_integer(
+    "mppi_episodes", 32, "Episodes per MPPI task (planning is costly on CPU)."
 )
 _SAVE_DEMOS = flags.DEFINE_string(
     "save_demos", None, "Directory to save each task's demonstrations in."
@@ -63,10 +72,15 @@ def _other_metrics(values: dict[str, np.ndarray]) -> dict[str, float]:
     return other
 
 
-def evaluate_expert(task: str, num_episodes: int, seed: int, noise_std: float):
+def evaluate_expert(
+    task: str, num_episodes: int, seed: int, noise_std: float, expert_name: str
+):
     """Collects the episodes of one task; returns its result row and dataset."""
     env = ilax.envs.make(task)
-    expert = ilax.experts.make(env)
+    if expert_name == "mppi":
+        expert = ilax.experts.mppi.make_mppi(env)
+    else:
+        expert = ilax.experts.make(env)
     noise = np.float32(noise_std)
 
     def call(i):
@@ -84,6 +98,7 @@ def evaluate_expert(task: str, num_episodes: int, seed: int, noise_std: float):
     success = values.get("success")
     row = {
         "task": task,
+        "expert": expert_name,
         "num_episodes": int(values["return"].size),
         "episode_length": env.max_steps,
         "success": None if success is None else bootstrap_ci(success),
@@ -102,6 +117,7 @@ def evaluate_expert(task: str, num_episodes: int, seed: int, noise_std: float):
 def _table(rows, info) -> str:
     headers = [
         "task",
+        "expert",
         "episodes",
         "success [95% CI]",
         "return [95% CI]",
@@ -121,6 +137,7 @@ def _table(rows, info) -> str:
         body.append(
             [
                 row["task"],
+                row["expert"],
                 row["num_episodes"],
                 success,
                 "{:.1f} [{:.1f}, {:.1f}]".format(*row["return"]),
@@ -141,20 +158,23 @@ def main(argv):
     common.setup_jax()
     info = common.environment_info()
     tasks = _TASKS.value or ilax.experts.tasks()
+    runs = [(task, "analytic", _NUM_EPISODES.value) for task in tasks]
+    runs += [(task, "mppi", _MPPI_EPISODES.value) for task in _MPPI_TASKS.value]
     rows = []
-    for task in tasks:
+    for task, expert_name, num_episodes in runs:
         row, env, trajectory = evaluate_expert(
-            task, _NUM_EPISODES.value, _SEED.value, _NOISE_STD.value
+            task, num_episodes, _SEED.value, _NOISE_STD.value, expert_name
         )
         rows.append(row)
         success = "n/a" if row["success"] is None else f"{row['success'][0]:.3f}"
         print(
-            f"{task:12s} success {success} return {row['return'][0]:9.2f} "
+            f"{task:12s} {expert_name:8s} success {success} "
+            f"return {row['return'][0]:9.2f} "
             f"({row['num_episodes']} episodes, {row['steps_per_s']:,.0f} steps/s, "
             f"compile {row['compile_s']:.1f}s)",
             flush=True,
         )
-        if _SAVE_DEMOS.value:
+        if _SAVE_DEMOS.value and expert_name == "analytic":
             dataset = data.from_trajectory(trajectory)
             path = data.save(
                 dataset,
@@ -176,6 +196,7 @@ def main(argv):
         "environment": info,
         "settings": {
             "num_episodes": _NUM_EPISODES.value,
+            "mppi_episodes": _MPPI_EPISODES.value,
             "seed": _SEED.value,
             "noise_std": _NOISE_STD.value,
         },
@@ -188,7 +209,9 @@ def main(argv):
         section = (
             "## Expert quality\n\n"
             f"`python -m benchmarks.expert_quality` ({_NUM_EPISODES.value} batched "
-            f"episodes per task, one episode per environment, seed {_SEED.value}; "
+            f"episodes per task for the analytic experts and {_MPPI_EPISODES.value} "
+            f"for the generic MPPI expert (horizon 40, 128 samples), one episode "
+            f"per environment, seed {_SEED.value}; "
             f"success is the task's success metric at each episode's last step; "
             f"95% percentile-bootstrap intervals). Files: "
             f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table

@@ -52,12 +52,6 @@ class MppiConfig:
     """Refinement iterations (sample, roll out, reweight) per control step."""
 
 
-def _validate(config: MppiConfig) -> None:
-    owner = type(config).__name__
-    for field in ("horizon", "num_samples", "temperature", "noise_std", "iterations"):
-        config_lib.check_positive(owner, field, getattr(config, field))
-
-
 def make_mppi(env: base.Env, **overrides) -> Policy:
     """An MPPI `Policy` for `env`'s task, planning with its unwrapped simulator.
 
@@ -76,7 +70,10 @@ def make_mppi(env: base.Env, **overrides) -> Policy:
         a privileged state.
     """
     config = config_lib.replace(MppiConfig(), **overrides)
-    _validate(config)
+    config_lib.check_fields(
+        config,
+        positive=("horizon", "num_samples", "temperature", "noise_std", "iterations"),
+    )
     task = env.unwrapped
     if not hasattr(task, "state_from_privileged"):
         raise ValueError(
