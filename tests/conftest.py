@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+from ilax import platform  # noqa: E402
+
+platform.use_safe_cpu_flags()
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 

@@ -79,7 +79,9 @@ def test_action_bounds_and_wrong_actions(task):
     low, high = env.action_bounds
     assert low.shape == high.shape == (env.action_size,) and np.all(low < high)
     state = jax.eval_shape(env.reset, jax.random.key(0))
-    with pytest.raises(ValueError, match=rf"action must have shape \({env.action_size},\)"):
+    with pytest.raises(
+        ValueError, match=rf"action must have shape \({env.action_size},\)"
+    ):
         jax.eval_shape(env.step, state, jnp.zeros((env.action_size + 1,)))
     with pytest.raises(TypeError, match="floating dtype"):
         jax.eval_shape(env.step, state, jnp.zeros((env.action_size,), jnp.int32))

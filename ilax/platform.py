@@ -1,0 +1,27 @@
+"""Process-level settings that must be in place before JAX starts its backend.
+
+XLA's CPU backend (jaxlib 0.10) can deadlock running MJX programs at some
+batch sizes (halfcheetah with 1,000 to 4,096 environments hung with every
+thread idle); its concurrency-optimized scheduler is the culprit, and turning
+it off fixed every case we tried at no measurable cost. Entry points (the
+tests, benchmarks and command lines) call `use_safe_cpu_flags()` first; the
+library itself never changes the process environment on import.
+"""
+
+import os
+
+CPU_XLA_FLAGS = ("--xla_cpu_enable_concurrency_optimized_scheduler=false",)
+
+
+def use_safe_cpu_flags() -> None:
+    """Adds `CPU_XLA_FLAGS` to the `XLA_FLAGS` environment variable.
+
+    Only effective before JAX initializes its backend (the first computation
+    or device query); flags already set by the user are kept.
+    """
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    for flag in CPU_XLA_FLAGS:
+        name = flag.split("=")[0]
+        if not any(f.split("=")[0] == name for f in flags):
+            flags.append(flag)
+    os.environ["XLA_FLAGS"] = " ".join(flags)
