@@ -27,6 +27,7 @@ import jax.numpy as jnp
 from absl import app, flags
 
 import ilax
+import ilax.metrics
 from benchmarks import common
 from ilax.rollout import rollout
 
@@ -173,7 +174,7 @@ def _format(rows, info, min_ratio, ratio_tasks):
         )
     return (
         f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + common.markdown_table(headers, table_rows)
+        + ilax.metrics.markdown_table(table_rows, headers)
     )
 
 

@@ -21,6 +21,7 @@ from absl import app, flags
 import ilax
 import ilax.experts
 import ilax.experts.mppi
+import ilax.metrics
 from benchmarks import common
 from ilax import data
 from ilax.metrics import bootstrap_ci, episode_values
@@ -149,7 +150,7 @@ def _table(rows, info) -> str:
         )
     return (
         f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + common.markdown_table(headers, body)
+        + ilax.metrics.markdown_table(body, headers)
     )
 
 

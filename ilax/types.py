@@ -95,3 +95,44 @@ class Window(NamedTuple):
     privileged: Array  # [B, To, P]
     action: Array  # [B, Tp, A]
     action_mask: Array  # [B, Tp] bool, the label lies inside the episode
+
+
+TrainState = Any  # a flax.struct.dataclass: params, optimizer state, step, ...
+
+
+class Learner(NamedTuple):
+    """A learner as three pure functions (the optax style).
+
+    `init(key, data)` builds the train state; `data` is a `Batch` of the
+    training data (all of it or a representative part), from which the
+    learner takes its normalization statistics and checks its sizes.
+    `update(train_state, batch, key)` takes one optimization step on a
+    minibatch and returns `(train_state, metrics)`. `make_policy(train_state)`
+    returns the learner's `Policy`, reading `observation.obs` (or
+    `observation.privileged` for a privileged learner).
+    """
+
+    init: Callable[[Key, Batch], TrainState]
+    update: Callable[[TrainState, Batch, Key], tuple[TrainState, Metrics]]
+    make_policy: Callable[[TrainState], Policy]
+
+
+class Trainer(NamedTuple):
+    """What the host training loop drives: one run of one seed.
+
+    `init(key)` returns the run state, a pytree of arrays holding everything
+    needed to continue bit-identically (train state, buffers, keys).
+    `step(run_state, data)` advances the run by one chunk (a number of
+    updates, or one DAgger iteration) and returns `(run_state, metrics)`;
+    `data` is the `data` field below, passed as an argument so that large
+    datasets are not baked into the compiled program. `evaluate(run_state,
+    key)` rolls the learner alone out on batched environments and returns
+    episode metrics. All three are pure, so the loop can `jit` them and
+    `vmap` them over seeds. `num_chunks` is the length of a full run.
+    """
+
+    init: Callable[[Key], Any]
+    step: Callable[[Any, Any], tuple[Any, Metrics]]
+    evaluate: Callable[[Any, Key], Metrics]
+    data: Any
+    num_chunks: int

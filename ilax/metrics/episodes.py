@@ -1,4 +1,4 @@
-"""Episode results from an `EpisodeLog`: jittable means and per-episode values."""
+"""Episode results: jittable means, per-episode values, pooled rates."""
 
 import jax
 import jax.numpy as jnp
@@ -49,3 +49,32 @@ def episode_values(log: EpisodeLog) -> dict[str, np.ndarray]:
     for name, array in host.metrics.items():
         values[name] = np.asarray(array)[done]
     return values
+
+
+def pooled_rate(numerator: np.ndarray, denominator: np.ndarray) -> float:
+    """Sum of `numerator` over sum of `denominator` (host side).
+
+    Pools events over episodes before dividing (falls per lap = total falls /
+    total laps over one seed's finished episodes), so short episodes do not
+    weigh as much as long ones, as they would in a mean of per-episode ratios.
+
+    Returns:
+      The rate; inf when the denominator sums to 0 and the numerator does not,
+      NaN when both do.
+
+    Raises:
+      ValueError: the inputs are empty, not 1-D or of different lengths.
+    """
+    numerator = np.asarray(numerator, np.float64)
+    denominator = np.asarray(denominator, np.float64)
+    if (
+        numerator.ndim != 1
+        or numerator.size == 0
+        or (numerator.shape != denominator.shape)
+    ):
+        raise ValueError(
+            f"pooled_rate: numerator and denominator must be non-empty 1-D arrays "
+            f"of one shape; got {numerator.shape} and {denominator.shape}"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(numerator.sum() / denominator.sum())
