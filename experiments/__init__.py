@@ -1,0 +1,1 @@
+"""Experiment scripts that reproduce paper-style comparison tables."""

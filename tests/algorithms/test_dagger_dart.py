@@ -1,0 +1,168 @@
+"""DAgger and DART: schedules, the collection rules, and whole jitted iterations."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ilax import envs, experts, policies
+from ilax.algorithms import bc, dagger, dart, interactive
+from ilax.data import buffer as buffer_lib
+from ilax.types import Observation
+
+# Kart laps are cheap (pure JAX), so whole iterations stay fast on CPU.
+LAP = 215
+SMALL = dict(
+    learner=bc.BCConfig(loss="mse", hidden_sizes=(16,), activation="tanh"),
+    iterations=3,
+    num_envs=2,
+    steps_per_iteration=40,
+    updates_per_iteration=20,
+    batch_size=32,
+    eval_envs=2,
+    eval_steps=40,
+)
+
+
+@pytest.fixture(scope="module")
+def env():
+    return envs.make("kart_track")
+
+
+@pytest.fixture(scope="module")
+def expert(env):
+    return experts.make(env)
+
+
+def constant(value: float) -> policies.Policy:
+    return policies.stateless(lambda observation, key: jnp.full((1,), value))
+
+
+@pytest.mark.parametrize(
+    "schedule, expected",
+    [
+        ("indicator", [1.0, 0.0, 0.0, 0.0]),
+        ("exponential", [1.0, 0.5, 0.25, 0.125]),
+        ("expert", [1.0, 1.0, 1.0, 1.0]),
+    ],
+)
+def test_beta_schedules(schedule, expected):
+    config = dagger.DaggerConfig(beta_schedule=schedule, beta_decay=0.5)
+    got = [float(dagger.beta(config, jnp.int32(i))) for i in range(4)]
+    np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.3, 1.0])
+def test_beta_mixture_labels_every_step_with_the_expert(probability):
+    mixture = dagger.beta_mixture(constant(1.0), constant(-1.0), probability)
+    num = 4000
+    observation = Observation(jnp.zeros((num, 3)), jnp.zeros((num, 2)))
+    state = mixture.init(jax.random.key(0), (num,))
+    action, _, extras = mixture.step(state, observation, jax.random.key(1))
+    np.testing.assert_array_equal(extras["label"], 1.0)
+    expert_acted = np.asarray(extras["expert_acted"])
+    np.testing.assert_array_equal(action[:, 0], np.where(expert_acted, 1.0, -1.0))
+    # Binomial standard deviation at p = 0.3 and n = 4000 is 0.007.
+    assert abs(expert_acted.mean() - probability) < 0.03
+
+
+def test_config_errors_name_the_field():
+    with pytest.raises(ValueError, match="beta_schedule must be one of"):
+        dagger.DaggerConfig(beta_schedule="linear").check()
+    with pytest.raises(ValueError, match=r"beta_decay: expected a value in \(0, 1\)"):
+        dagger.DaggerConfig(beta_decay=1.5).check()
+    with pytest.raises(ValueError, match="noise_rule must be one of"):
+        dart.DartConfig(noise_rule="adaptive").check()
+    with pytest.raises(ValueError, match="steps_per_iteration must be > 0"):
+        dagger.DaggerConfig(steps_per_iteration=0).check()
+
+
+@pytest.fixture(scope="module")
+def dagger_trainer(env, expert):
+    config = dagger.DaggerConfig(beta_schedule="indicator", **SMALL)
+    return dagger.make_trainer(config, env, expert)
+
+
+@pytest.fixture(scope="module")
+def dagger_run(dagger_trainer):
+    return jax.jit(jax.vmap(functools.partial(interactive.run, dagger_trainer)))
+
+
+def test_dagger_iterations_aggregate_every_label(dagger_run):
+    state, metrics = dagger_run(jax.random.split(jax.random.key(0), 2))
+    per_iteration = SMALL["num_envs"] * SMALL["steps_per_iteration"]
+    np.testing.assert_array_equal(
+        metrics["labels/total"][0], per_iteration * np.arange(1, 4)
+    )
+    np.testing.assert_array_equal(state.iteration, [3, 3])
+    np.testing.assert_array_equal(state.buffer.size, [3 * per_iteration] * 2)
+    np.testing.assert_array_equal(metrics["dagger/beta"][0], [1.0, 0.0, 0.0])
+    assert np.all(np.isfinite(metrics["bc/loss"]))
+    assert np.all(metrics["train/nonfinite"] == 0)
+    assert metrics["eval/falls"].shape == (2, 3)
+
+
+def test_dagger_run_is_deterministic_and_vmap_equals_single_seeds(
+    dagger_run, dagger_trainer
+):
+    def keys():  # the same keys, built afresh for every use
+        return jax.random.split(jax.random.key(1), 2)
+
+    _, batched = dagger_run(keys())
+    _, again = dagger_run(keys())
+    chex.assert_trees_all_equal(batched, again)
+    single = jax.jit(functools.partial(interactive.run, dagger_trainer))
+    _, first = single(keys()[0])
+    chex.assert_trees_all_close(
+        jax.tree.map(lambda x: x[0], batched), first, rtol=1e-5, atol=1e-5
+    )
+
+
+def test_dagger_iteration_does_not_recompile_for_new_states(dagger_trainer):
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(state):
+        return dagger_trainer.step(state, None)
+
+    state = dagger_trainer.init(jax.random.key(2))
+    for _ in range(3):
+        state, metrics = step(state)
+    assert int(state.iteration) == 3
+    assert float(metrics["dagger/beta"]) == 0.0
+
+
+def test_dart_noise_rules(env, expert):
+    fixed = dart.make_trainer(
+        dart.DartConfig(noise_rule="fixed", noise_std=0.3, **SMALL), env, expert
+    )
+    _, metrics = jax.jit(functools.partial(interactive.run, fixed))(jax.random.key(3))
+    # Iteration 0 is the clean expert, then the fixed noise.
+    np.testing.assert_allclose(metrics["dart/noise_std"], [0.0, 0.3, 0.3])
+
+    learned = dart.make_trainer(
+        dart.DartConfig(noise_rule="learner_error", **SMALL), env, expert
+    )
+    step = jax.jit(learned.step)
+    state = learned.init(jax.random.key(4))
+    state, metrics = step(state, None)
+    assert float(metrics["dart/noise_std"]) == 0.0
+    # The noise now equals the refitted learner's RMSE on the rows just added.
+    rows = SMALL["num_envs"] * SMALL["steps_per_iteration"]
+    newest = buffer_lib.newest(state.buffer, rows)
+    learner = bc.make(
+        SMALL["learner"],
+        observation_size=env.observation_size,
+        action_size=env.action_size,
+    )
+    policy = learner.make_policy(state.train_state)
+    action, _, _ = policy.step(
+        (), Observation(newest.obs, newest.privileged), jax.random.key(5)
+    )
+    rmse = np.sqrt(np.mean((np.asarray(action) - np.asarray(newest.action)) ** 2))
+    np.testing.assert_allclose(state.noise_std, [rmse], rtol=1e-4)
+    assert rmse > 0
+    _, metrics = step(state, None)
+    np.testing.assert_allclose(metrics["dart/noise_std"], rmse, rtol=1e-4)
