@@ -21,6 +21,8 @@ from typing import Any
 import jax
 from absl import logging
 
+from ilax import platform as platform_lib
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 _PACKAGES = ("jax", "jaxlib", "mujoco", "mujoco-mjx", "flax", "optax", "numpy")
 
@@ -29,9 +31,9 @@ def setup_jax(cache_dir: str | None = None) -> None:
     """Turns on the persistent compilation cache (re-runs skip most compiles)."""
     # absl.app turns INFO logging on; MJX logs a line per model at INFO.
     logging.set_verbosity(logging.WARNING)
-    cache = cache_dir or os.environ.get("ILAX_JAX_CACHE", str(ROOT / ".cache" / "jax"))
-    jax.config.update("jax_compilation_cache_dir", cache)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    platform_lib.use_compilation_cache(
+        cache_dir or os.environ.get("ILAX_JAX_CACHE", str(ROOT / ".cache" / "jax"))
+    )
 
 
 def _cpu_model() -> str:

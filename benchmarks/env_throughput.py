@@ -50,6 +50,13 @@ _TARGET_CALL = flags.DEFINE_float(
     "steps per rollout shrink (to min_steps) by the speed measured at the "
     "previous batch size.",
 )
+_MAX_CALL = flags.DEFINE_float(
+    "max_call_s",
+    30.0,
+    "Skip a batch size whose shortest rollout (min_steps) would take longer "
+    "than this at the speed of the previous batch size (the largest batches "
+    "of the locomotion tasks on a small CPU); skipped sizes are listed.",
+)
 _MIN_CALLS = flags.DEFINE_integer(
     "min_calls", 3, "Timed rounds at least, after a warm-up."
 )
@@ -188,7 +195,7 @@ def main(argv):
     batches = (
         [int(b) for b in _BATCH_SIZES.value] if _BATCH_SIZES.value else default_batches
     )
-    rows = []
+    rows, skipped = [], []
     for task in tasks:
         speed = None  # steps/s at the previous batch size: a lower bound
         for num_envs in sorted(batches):
@@ -196,6 +203,14 @@ def main(argv):
             if speed is not None:
                 wanted = round(_TARGET_CALL.value * speed / num_envs)
                 num_steps = max(_MIN_STEPS.value, min(num_steps, wanted))
+                estimate_s = num_steps * num_envs / speed
+                if estimate_s > _MAX_CALL.value:
+                    skipped.append(
+                        f"{task} at {num_envs} envs (about {estimate_s:.0f} s "
+                        f"per rollout of {num_steps} steps)"
+                    )
+                    print(f"{task:12s} envs={num_envs:6d} skipped", flush=True)
+                    continue
             row = measure(task, num_envs, num_steps, _MIN_CALLS.value, _MIN_TIME.value)
             row["num_steps"] = num_steps
             speed = max(row["ilax_steps_per_s"], speed or 0.0)
@@ -209,6 +224,12 @@ def main(argv):
                 flush=True,
             )
     table = _format(rows, info, _MIN_RATIO.value, _RATIO_TASKS.value)
+    if skipped:
+        table += (
+            f"\n\nNot timed (a rollout would exceed {_MAX_CALL.value:.0f} s): "
+            + "; ".join(skipped)
+            + "."
+        )
     held = [r for r in rows if r["task"] in _RATIO_TASKS.value]
     below = [r for r in held if r["ratio"] < _MIN_RATIO.value]
     record = {
@@ -220,10 +241,12 @@ def main(argv):
             "target_call_s": _TARGET_CALL.value,
             "min_calls": _MIN_CALLS.value,
             "min_time_s": _MIN_TIME.value,
+            "max_call_s": _MAX_CALL.value,
             "min_ratio": _MIN_RATIO.value,
             "ratio_tasks": _RATIO_TASKS.value,
         },
         "rows": rows,
+        "skipped": skipped,
         "ratio_floor_met": not below,
     }
     out_dir = _OUT_DIR.value or str(

@@ -10,6 +10,8 @@ library itself never changes the process environment on import.
 
 import os
 
+import jax  # importing does not start the backend; XLA_FLAGS is read then
+
 CPU_XLA_FLAGS = ("--xla_cpu_enable_concurrency_optimized_scheduler=false",)
 
 
@@ -25,3 +27,15 @@ def use_safe_cpu_flags() -> None:
         if not any(f.split("=")[0] == name for f in flags):
             flags.append(flag)
     os.environ["XLA_FLAGS"] = " ".join(flags)
+
+
+def use_compilation_cache(cache_dir: str | None = None) -> None:
+    """Turns on JAX's persistent compilation cache (re-runs skip most compiles).
+
+    The folder is `cache_dir`, else `$ILAX_JAX_CACHE`, else `.cache/jax` under
+    the current directory. Programs that compile in under a second are not
+    cached.
+    """
+    cache = cache_dir or os.environ.get("ILAX_JAX_CACHE", os.path.join(".cache", "jax"))
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)

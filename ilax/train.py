@@ -1,0 +1,216 @@
+r"""Command line: train a registered algorithm on a task, resume it, evaluate it.
+
+    python -m ilax.train --algo=bc --task=pendulum --workdir=runs/x \
+        --config.learner.learning_rate=3e-4 --config.num_chunks=20 --seeds=4
+    python -m ilax.train eval --workdir=runs/x
+
+The work directory holds `run.json` (algorithm, task, seeds and config),
+`metrics.jsonl` (one record per chunk) and `checkpoints/`. Training again in
+the same directory resumes from the latest checkpoint, with the stored
+algorithm, task, seeds and config as defaults (a larger
+`--config.num_chunks` lengthens the run; other config changes are refused).
+`eval` restores the latest checkpoint, evaluates every seed, prints the
+result and writes `eval.json`; `--config.eval_envs=...` and the like apply.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import sys
+import typing
+from typing import Any
+
+from ilax import platform
+
+platform.use_safe_cpu_flags()  # before JAX starts its backend
+
+import jax  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+import ilax  # noqa: E402
+from ilax import envs, experts  # noqa: E402
+from ilax.algorithms import registry  # noqa: E402
+from ilax.training import checkpoints, loop  # noqa: E402
+
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.json"
+CHECKPOINT_DIR = "checkpoints"
+COMMANDS = ("train", "eval")
+FLAGS = flags.FLAGS
+
+
+def _preparse(name: str, argv: list[str]) -> str | None:
+    """The value of `--name=value` or `--name value` in `argv`, if present."""
+    for index, arg in enumerate(argv):
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+        if arg == f"--{name}" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
+
+
+def _stored_run(workdir: str | None) -> dict[str, Any] | None:
+    if not workdir:
+        return None
+    path = pathlib.Path(workdir) / RUN_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"{path}: unreadable ({error})") from error
+
+
+def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Rebuilds a (nested) config dataclass from its JSON form."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in values:
+            continue
+        value, hint = values[field.name], hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = config_from_dict(hint, value)
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
+        kwargs[field.name] = value
+    return cls(**kwargs)
+
+
+def define_flags(argv: list[str]) -> None:
+    """Defines the flags; the config flag's type depends on the algorithm.
+
+    The algorithm (and, in an existing work directory, the stored run) must
+    be known before `--config` is defined, so they are read from `argv` here.
+    """
+    stored = _stored_run(_preparse("workdir", argv))
+    algo = _preparse("algo", argv) or (stored or {}).get("algo", "bc")
+    if algo not in registry.names():
+        raise SystemExit(
+            f"unknown --algo={algo!r}; known algorithms: {', '.join(registry.names())}"
+        )
+    config = registry.default_config(algo)
+    if stored is not None and stored.get("algo") == algo:
+        config = config_from_dict(registry.config_class(algo), stored["config"])
+    stored = stored or {}
+    flags.DEFINE_enum("algo", algo, registry.names(), "Algorithm to train.")
+    flags.DEFINE_enum(
+        "task", stored.get("task", "pendulum"), envs.names(), "Task to train on."
+    )
+    flags.DEFINE_string("workdir", None, "Run directory.", required=True)
+    flags.DEFINE_integer("seeds", stored.get("seeds", 1), "Seeds, run as one vmap.")
+    flags.DEFINE_integer("seed", stored.get("seed", 0), "Seed of the run key.")
+    flags.DEFINE_integer("eval_every", 5, "Evaluate every this many chunks; 0: never.")
+    flags.DEFINE_integer("save_every", 1, "Checkpoint every this many chunks.")
+    flags.DEFINE_integer("keep", 3, "Checkpoints kept.")
+    flags.DEFINE_bool("progress", True, "Show a progress bar.")
+    flags.DEFINE_bool("tensorboard", False, "Also write <workdir>/tensorboard.")
+    config_flags.DEFINE_config_dataclass("config", config, "Algorithm config.")
+
+
+def _check_same_run(workdir: pathlib.Path, stored: dict | None) -> None:
+    for name in ("algo", "task"):
+        if stored is not None and stored[name] != getattr(FLAGS, name):
+            raise app.UsageError(
+                f"{workdir} holds a run with --{name}={stored[name]}; got "
+                f"--{name}={getattr(FLAGS, name)} (use another --workdir)"
+            )
+
+
+def _write_json(path: pathlib.Path, value: Any) -> None:
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(json.dumps(value, indent=2) + "\n")
+    os.replace(staging, path)
+
+
+def _build():
+    env = envs.make(FLAGS.task)
+    expert = experts.make(env)
+    config = FLAGS.config
+    trainer = registry.make_trainer(FLAGS.algo, config, env, expert)
+    return trainer, checkpoints.info_json(config)
+
+
+def train_command(workdir: pathlib.Path) -> None:
+    """Trains (or resumes) the run in `workdir`."""
+    stored = _stored_run(str(workdir))
+    _check_same_run(workdir, stored)
+    workdir.mkdir(parents=True, exist_ok=True)
+    trainer, config = _build()
+    run = {
+        "algo": FLAGS.algo,
+        "task": FLAGS.task,
+        "seed": FLAGS.seed,
+        "seeds": FLAGS.seeds,
+        "ilax_version": ilax.__version__,
+        "config": config,
+    }
+    if stored is None:
+        _write_json(workdir / RUN_FILE, run)
+    _, history = loop.train(
+        trainer,
+        key=jax.random.key(FLAGS.seed),
+        num_seeds=FLAGS.seeds,
+        eval_every=FLAGS.eval_every,
+        checkpoint_dir=workdir / CHECKPOINT_DIR,
+        save_every=FLAGS.save_every,
+        max_to_keep=FLAGS.keep,
+        run_info={"algo": FLAGS.algo, "task": FLAGS.task, "config": config},
+        metrics_path=workdir / METRICS_FILE,
+        progress=FLAGS.progress,
+        tensorboard_dir=str(workdir / "tensorboard") if FLAGS.tensorboard else None,
+    )
+    _write_json(workdir / RUN_FILE, run)  # a lengthened run keeps its length
+    if history:
+        last = history[-1]
+        logging.info("finished chunk %d: %s", last["chunk"], last["metrics"])
+
+
+def eval_command(workdir: pathlib.Path) -> None:
+    """Evaluates the latest checkpoint of the run in `workdir`."""
+    stored = _stored_run(str(workdir))
+    if stored is None:
+        raise app.UsageError(f"{workdir} holds no run ({RUN_FILE} missing)")
+    _check_same_run(workdir, stored)
+    trainer, _ = _build()
+    key = jax.random.key(FLAGS.seed)
+    state, chunk = loop.restore(
+        trainer, workdir / CHECKPOINT_DIR, key=key, num_seeds=FLAGS.seeds
+    )
+    means, per_seed = loop.evaluate(trainer, state, key=key, chunk=chunk)
+    result = {"chunk": chunk, "metrics": means, "per_seed": per_seed}
+    _write_json(workdir / EVAL_FILE, result)
+    print(json.dumps(result, indent=2))
+
+
+def main(argv: list[str]) -> None:
+    """Dispatches `train` (the default) or `eval`."""
+    commands = argv[1:] or ["train"]
+    if len(commands) != 1 or commands[0] not in COMMANDS:
+        raise app.UsageError(
+            f"expected one command of {', '.join(COMMANDS)}; got {' '.join(commands)}"
+        )
+    platform.use_compilation_cache()
+    workdir = pathlib.Path(FLAGS.workdir)
+    try:
+        if commands[0] == "train":
+            train_command(workdir)
+        else:
+            eval_command(workdir)
+    except (checkpoints.CheckpointError, loop.NonFiniteError) as error:
+        # The message says what to do; a traceback would bury it.
+        raise SystemExit(f"error: {error}") from error
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The entry point: defines the flags for `argv`, then runs `main`."""
+    argv = sys.argv if argv is None else argv
+    define_flags(argv)
+    app.run(main, argv=argv)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,404 @@
+"""Checkpoints of a training run: the run state plus a JSON of what made it.
+
+A checkpoint is one orbax step directory holding the run state (any pytree of
+arrays; typed PRNG keys are stored as their key data) and a metadata JSON
+(step, ilax version, the caller's description of the run, the layout and a
+SHA-256 digest of every array). Restoring checks the description and the
+layout against the run being resumed and names every difference.
+
+Guarantees (DESIGN.md rule 7): saves are asynchronous, but a checkpoint is
+only pruned once a newer one has been written completely, so a failed save
+never costs the last good one. A checkpoint that cannot be read back exactly
+(orbax's error, or a digest mismatch) is moved into `corrupt/` with a
+warning, and the previous step is restored instead.
+"""
+
+import dataclasses
+import hashlib
+import json
+import logging as std_logging
+import os
+import pathlib
+import threading
+import time
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from absl import logging
+
+import ilax
+
+_STATE, _META = "state", "meta"
+CORRUPT_DIR = "corrupt"
+
+
+class _QuietOrbax(std_logging.Filter):
+    """Drops orbax's INFO records (dozens per save); its warnings still show."""
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        orbax = f"{os.sep}orbax{os.sep}" in record.pathname
+        return not orbax or record.levelno >= std_logging.WARNING
+
+
+def _quiet_orbax() -> None:
+    logger = std_logging.getLogger("absl")
+    if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
+        logger.addFilter(_QuietOrbax())
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be written or read."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint belongs to a different run (algorithm, config, shapes)."""
+
+
+def _is_key(leaf: Any) -> bool:
+    return jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
+def _key_impl(abstract_key: jax.ShapeDtypeStruct):
+    # `jax.random.key_impl` needs a key array; a tracer of the abstract key is one.
+    found = []
+
+    def record(key):
+        found.append(jax.random.key_impl(key))
+        return 0
+
+    jax.eval_shape(record, abstract_key)
+    return found[0]
+
+
+def to_savable(state: Any) -> Any:
+    """The state on the host, typed keys replaced by their key data."""
+    state = jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, state)
+    return jax.tree.map(np.asarray, jax.device_get(state))
+
+
+def layout(abstract_state: Any) -> dict[str, str]:
+    """`{path: "dtype[shape]"}` of every leaf, the identity a checkpoint checks."""
+    leaves = jax.tree_util.tree_leaves_with_path(abstract_state)
+    return {
+        jax.tree_util.keystr(path): f"{leaf.dtype}{list(leaf.shape)}"
+        for path, leaf in leaves
+    }
+
+
+def digest(savable: Any) -> str:
+    """SHA-256 over the dtype, shape and bytes of every leaf, in tree order."""
+    hasher = hashlib.sha256()
+    for leaf in jax.tree.leaves(savable):
+        leaf = np.ascontiguousarray(leaf)
+        hasher.update(f"{leaf.dtype}{leaf.shape}".encode())
+        hasher.update(leaf.tobytes())
+    return hasher.hexdigest()
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, dict):
+        flat = {}
+        for name, value in tree.items():
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        return flat
+    return {prefix[:-1]: tree}
+
+
+def differences(
+    saved: dict[str, Any], expected: dict[str, Any], ignore: tuple[str, ...] = ()
+) -> list[str]:
+    """Lines `key: checkpoint has X, this run has Y` for every differing leaf."""
+    saved_flat, expected_flat = _flatten(saved), _flatten(expected)
+    lines = []
+    for name in sorted(set(saved_flat) | set(expected_flat)):
+        if name in ignore:
+            continue
+        have = saved_flat.get(name, "<missing>")
+        want = expected_flat.get(name, "<missing>")
+        if have != want:
+            lines.append(f"{name}: checkpoint has {have!r}, this run has {want!r}")
+    return lines
+
+
+class Checkpointer:
+    """Saves and restores run states in `directory`, keeping the last few.
+
+    Args:
+      directory: where step directories (`<step>/`) are written.
+      max_to_keep: complete checkpoints kept; older ones are deleted once a
+        newer one has been written.
+      async_save: write in a background thread (the host copy is made first,
+        so the caller may donate or overwrite the state at once).
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike, *, max_to_keep: int = 3, async_save=True
+    ):
+        if max_to_keep < 1:
+            raise ValueError(
+                f"Checkpointer: max_to_keep must be >= 1; got {max_to_keep}"
+            )
+        _quiet_orbax()
+        self.directory = pathlib.Path(directory).absolute()
+        self.max_to_keep = max_to_keep
+        # Orbax never deletes here (max_to_keep=None): its pruning can run after
+        # a failed write; `_prune` deletes only behind a finished save.
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=None,
+            enable_async_checkpointing=async_save,
+            create=True,
+            cleanup_tmp_directories=True,
+            # Orbax's asynchronous directory creation hands signals between
+            # threads; after a failed write, a thread left waiting for one kept
+            # the process from exiting for the 300 s signal timeout.
+            async_options=ocp.AsyncOptions(create_directories_asynchronously=False),
+        )
+        self._manager = ocp.CheckpointManager(
+            self.directory, options=options, item_names=(_STATE, _META)
+        )
+        self._pending: int | None = None
+        self._threads_before: set[threading.Thread] = set()
+
+    def steps(self) -> list[int]:
+        """Steps of the checkpoints on disk, ascending."""
+        return sorted(self._manager.all_steps())
+
+    def latest_step(self) -> int | None:
+        """The newest step, or None when the directory holds no checkpoint."""
+        steps = self.steps()
+        return steps[-1] if steps else None
+
+    def save(self, step: int, state: Any, info: dict[str, Any]) -> None:
+        """Starts writing `state` as checkpoint `step`.
+
+        Args:
+          step: the step (chunk) number, larger than any saved before.
+          state: a pytree of arrays (typed keys allowed).
+          info: JSON-serializable description of the run (algorithm, task,
+            config...), compared on restore.
+
+        Raises:
+          CheckpointError: this save or the previous (asynchronous) one failed;
+            the checkpoints written before it are untouched.
+        """
+        self.wait()
+        savable = to_savable(state)
+        meta = {
+            "step": step,
+            "ilax_version": ilax.__version__,
+            "info": info,
+            "layout": layout(jax.eval_shape(lambda: state)),
+            "digest": digest(savable),
+            "time": time.time(),
+        }
+        args = ocp.args.Composite(
+            **{_STATE: ocp.args.StandardSave(savable), _META: ocp.args.JsonSave(meta)}
+        )
+        self._threads_before = set(threading.enumerate())
+        try:
+            self._manager.save(step, args=args, force=True)
+        except Exception as error:
+            raise self._failed(step, error) from error
+        self._pending = step
+
+    def wait(self) -> None:
+        """Blocks until the last save is written, then prunes old checkpoints.
+
+        Raises:
+          CheckpointError: the last save failed (nothing was pruned).
+        """
+        if self._pending is None:
+            return
+        step, self._pending = self._pending, None
+        try:
+            self._manager.wait_until_finished()
+            self._manager.check_for_errors()
+        except Exception as error:
+            raise self._failed(step, error) from error
+        self._manager.reload()
+        if step not in self.steps():
+            raise CheckpointError(
+                f"checkpoint {step} in {self.directory} was not written; the last "
+                f"complete checkpoint is {self.latest_step()}"
+            )
+        for old in self.steps()[: -self.max_to_keep]:
+            self._manager.delete(old)
+
+    def _failed(self, step: int, error: Exception) -> CheckpointError:
+        # Orbax reports a failed save as soon as one of its writer threads
+        # fails; the others may still be writing into the step's temporary
+        # directory, which a retry of the same step would reuse. Wait for the
+        # (non-daemon) threads this save started.
+        current = threading.current_thread()
+        deadline = time.monotonic() + 60.0
+        for thread in set(threading.enumerate()) - self._threads_before:
+            if thread is not current and not thread.daemon:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        self._manager.reload()
+        return CheckpointError(
+            f"saving checkpoint {step} in {self.directory} failed: {error}; "
+            f"the last complete checkpoint is {self.latest_step()}"
+        )
+
+    def read_metadata(self, step: int) -> dict[str, Any]:
+        """The metadata JSON of checkpoint `step`."""
+        try:
+            restored = self._manager.restore(
+                step, args=ocp.args.Composite(**{_META: ocp.args.JsonRestore()})
+            )
+        except Exception as error:
+            raise CheckpointError(
+                f"checkpoint {step} in {self.directory}: unreadable metadata "
+                f"({type(error).__name__}: {error})"
+            ) from error
+        return restored[_META]
+
+    def _restore_step(self, step: int, abstract_state: Any) -> tuple[Any, dict]:
+        """Reads checkpoint `step` exactly, or raises CheckpointError."""
+        meta = self.read_metadata(step)
+        target = jax.tree.map(
+            lambda x: jax.eval_shape(jax.random.key_data, x) if _is_key(x) else x,
+            abstract_state,
+        )
+        target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), target)
+        try:
+            restored = self._manager.restore(
+                step,
+                args=ocp.args.Composite(**{_STATE: ocp.args.StandardRestore(target)}),
+            )[_STATE]
+        except Exception as error:
+            raise CheckpointError(
+                f"checkpoint {step} in {self.directory}: unreadable state "
+                f"({type(error).__name__}: {error})"
+            ) from error
+        restored = jax.tree.map(np.asarray, restored)
+        if digest(restored) != meta.get("digest"):
+            raise CheckpointError(
+                f"checkpoint {step} in {self.directory}: the arrays read back do "
+                f"not match the digest written with them"
+            )
+        state = jax.tree.map(
+            lambda data, x: (
+                jax.random.wrap_key_data(data, impl=_key_impl(x))
+                if _is_key(x)
+                else jax.numpy.asarray(data)
+            ),
+            restored,
+            abstract_state,
+        )
+        return state, meta
+
+    def check_compatible(
+        self,
+        step: int,
+        abstract_state: Any,
+        info: dict[str, Any] | None = None,
+        ignore: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Raises CheckpointMismatchError if `step` belongs to another run.
+
+        Compares the state layout, and the stored `info` (keys flattened as
+        `config.learner.lr`, minus those in `ignore`) when `info` is given.
+        """
+        meta = self.read_metadata(step)
+        lines = []
+        if info is not None:
+            lines = differences(meta.get("info", {}), info, ignore)
+        lines += [
+            f"state{line}"
+            for line in differences(meta.get("layout", {}), layout(abstract_state))
+        ]
+        if lines:
+            raise CheckpointMismatchError(
+                f"checkpoint {step} in {self.directory} was written by a different "
+                f"run:\n  " + "\n  ".join(lines)
+            )
+        return meta
+
+    def restore(
+        self,
+        abstract_state: Any,
+        info: dict[str, Any] | None = None,
+        *,
+        step: int | None = None,
+        ignore: tuple[str, ...] = (),
+    ) -> tuple[Any, dict[str, Any]]:
+        """Restores a checkpoint into the structure of `abstract_state`.
+
+        Args:
+          abstract_state: the state's shapes and dtypes, e.g.
+            `jax.eval_shape(init, key)`; typed keys come back typed.
+          info: this run's description, compared with the stored one; None
+            checks the layout alone.
+          step: the step to read; the latest complete one by default, falling
+            back to earlier ones (with a warning) past corrupt checkpoints,
+            which are moved into `corrupt/`.
+          ignore: flattened `info` keys allowed to differ (`config.num_chunks`).
+
+        Returns:
+          `(state, metadata)`.
+
+        Raises:
+          CheckpointMismatchError: the checkpoint belongs to a different run.
+          CheckpointError: no checkpoint, or none readable (each one's error is
+            listed).
+        """
+        self.wait()
+        candidates = [step] if step is not None else self.steps()[::-1]
+        if not candidates or (step is not None and step not in self.steps()):
+            raise CheckpointError(
+                f"no checkpoint {'' if step is None else step} in {self.directory} "
+                f"(steps: {self.steps()})"
+            )
+        failures = []
+        for candidate in candidates:
+            try:
+                self.check_compatible(candidate, abstract_state, info, ignore)
+                state, meta = self._restore_step(candidate, abstract_state)
+            except CheckpointMismatchError:
+                raise
+            except CheckpointError as error:
+                failures.append(str(error))
+                if step is None:
+                    self._set_aside(candidate, error)
+                continue
+            if failures:
+                logging.warning("restored checkpoint %d instead", candidate)
+            return state, meta
+        raise CheckpointError("no readable checkpoint:\n  " + "\n  ".join(failures))
+
+    def _set_aside(self, step: int, error: Exception) -> None:
+        # Kept for inspection, out of the way of the step being saved again.
+        aside = self.directory / CORRUPT_DIR / f"{step}-{time.time_ns()}"
+        aside.parent.mkdir(exist_ok=True)
+        os.rename(self.directory / str(step), aside)
+        logging.warning("%s; moved it to %s", error, aside)
+        self._manager.reload()
+
+    def close(self) -> None:
+        """Waits for the last save (raising if it failed) and releases orbax."""
+        try:
+            self.wait()
+        finally:
+            self._manager.close()
+
+    def __enter__(self) -> "Checkpointer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def info_json(value: Any) -> Any:
+    """`value` made JSON-comparable: dataclasses to dicts, tuples to lists."""
+    return json.loads(json.dumps(value, default=_to_json))
+
+
+def _to_json(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return repr(value)

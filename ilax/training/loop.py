@@ -1,0 +1,376 @@
+"""The host training loop: any `Trainer`, several seeds at once, resumable.
+
+`train` runs a `Trainer` chunk by chunk, all seeds as one `jax.vmap` inside
+one jitted program, and does everything impure around it: per-chunk metrics
+on the log and in `metrics.jsonl`, periodic evaluation, checkpoints, resuming
+from the latest one, stopping on non-finite values, and saving on SIGTERM.
+
+Seed s of a run with key k starts from `fold_in(k_init, s)`, so it is the
+same whether it runs alone or beside others; evaluation after chunk c uses
+`fold_in(fold_in(k_eval, c), s)`, so a resumed run evaluates identically.
+`k_init` and `k_eval` are `fold_in(k, 0)` and `fold_in(k, 1)`: the run key
+is re-derived by every call that resumes or evaluates the run, and fold_in
+does not consume it.
+"""
+
+import contextlib
+import functools
+import json
+import math
+import os
+import pathlib
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tqdm
+from absl import logging
+
+from ilax.training.checkpoints import Checkpointer
+from ilax.types import Trainer
+
+NONFINITE = "train/nonfinite"
+_INIT_STREAM, _EVAL_STREAM = 0, 1
+# Lengthening a run (a larger `num_chunks`) keeps its checkpoints usable.
+RESUMABLE_FIELDS = ("config.num_chunks",)
+
+
+class NonFiniteError(RuntimeError):
+    """A chunk produced non-finite values; its state was not saved."""
+
+    def __init__(self, message: str, *, chunk: int, seeds: list[int], checkpoint):
+        super().__init__(message)
+        self.chunk = chunk
+        self.seeds = seeds
+        self.checkpoint = checkpoint
+
+
+def seed_keys(key: jax.Array, num_seeds: int, seed_offset: int = 0) -> jax.Array:
+    """The keys of seeds `seed_offset` to `seed_offset + num_seeds - 1`."""
+    seeds = jnp.arange(seed_offset, seed_offset + num_seeds, dtype=jnp.uint32)
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, seeds)
+
+
+def init_keys(key: jax.Array, num_seeds: int, seed_offset: int = 0) -> jax.Array:
+    """The per-seed keys of `trainer.init` in a run with `key`."""
+    return seed_keys(jax.random.fold_in(key, _INIT_STREAM), num_seeds, seed_offset)
+
+
+def eval_keys(
+    key: jax.Array, chunk: int, num_seeds: int, seed_offset: int = 0
+) -> jax.Array:
+    """The per-seed keys of the evaluation after `chunk` of a run with `key`."""
+    key_eval = jax.random.fold_in(key, _EVAL_STREAM)
+    return seed_keys(jax.random.fold_in(key_eval, chunk), num_seeds, seed_offset)
+
+
+def _run_info(run_info, key, num_seeds, seed_offset) -> dict[str, Any]:
+    info = dict(run_info or {})
+    info.update(
+        key=np.asarray(jax.random.key_data(key)).tolist(),
+        num_seeds=num_seeds,
+        seed_offset=seed_offset,
+    )
+    return info
+
+
+class _Programs(NamedTuple):
+    """The jitted, seed-vmapped init, step and evaluate of one trainer."""
+
+    init: Callable
+    step: Callable
+    evaluate: Callable
+
+    def abstract(self, keys: jax.Array) -> Any:
+        return jax.eval_shape(self.init, keys)
+
+
+def _compiled(trainer: Trainer) -> _Programs:
+    return _programs(trainer.init, trainer.step, trainer.evaluate)
+
+
+@functools.lru_cache(maxsize=8)
+def _programs(init, step, evaluate) -> _Programs:
+    # Cached on the trainer's functions, so that repeated `train` calls on one
+    # trainer (resuming, evaluating) reuse the compiled programs.
+    return _Programs(
+        init=jax.jit(jax.vmap(init)),
+        # The old state is never read again (a checkpoint holds a host copy),
+        # so its buffers can hold the new one.
+        step=jax.jit(jax.vmap(step, in_axes=(0, None)), donate_argnums=0),
+        evaluate=jax.jit(jax.vmap(evaluate)),
+    )
+
+
+def _host_metrics(metrics: dict[str, jax.Array]) -> dict[str, np.ndarray]:
+    return {name: np.asarray(value) for name, value in jax.device_get(metrics).items()}
+
+
+def _summaries(metrics: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """Seed means and per-seed lists of `[S, ...]` metrics."""
+    means, per_seed = {}, {}
+    for name, value in sorted(metrics.items()):
+        means[name] = float(np.mean(value))
+        per_seed[name] = value.reshape(value.shape[0], -1).mean(axis=1).tolist()
+    return means, per_seed
+
+
+def _compact(chunk: int, num_chunks: int, means: dict, seconds: float) -> str:
+    parts = [f"{name}={value:.4g}" for name, value in means.items()]
+    return f"chunk {chunk}/{num_chunks} ({seconds:.2f}s) " + " ".join(parts)
+
+
+def _rewrite_jsonl(path: pathlib.Path, last_chunk: int) -> None:
+    """Drops records past `last_chunk`: they will be run again."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["chunk"] <= last_chunk:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a line cut short by a crash
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text("".join(line + "\n" for line in kept))
+    os.replace(staging, path)
+
+
+def _tensorboard_writer(directory: str | None):
+    if directory is None:
+        return None
+    try:
+        from tensorboardX import SummaryWriter  # optional
+    except ImportError:
+        logging.warning(
+            "tensorboard_dir=%s ignored: no writer importable (pip install "
+            "tensorboardX); metrics.jsonl has the same numbers",
+            directory,
+        )
+        return None
+    return SummaryWriter(directory)
+
+
+@contextlib.contextmanager
+def _sigterm_flag():
+    """A flag set by SIGTERM while the block runs; the old handler returns after."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag  # signal handlers can only be installed from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def restore(
+    trainer: Trainer,
+    checkpoint_dir: str | os.PathLike,
+    *,
+    key: jax.Array,
+    num_seeds: int = 1,
+    seed_offset: int = 0,
+    run_info: dict[str, Any] | None = None,
+) -> tuple[Any, int]:
+    """The latest run state in `checkpoint_dir` and the chunks it completed.
+
+    With `run_info`, the checkpoint must come from a run described alike
+    (as in `train`); without, only the state's layout is checked.
+
+    Raises:
+      CheckpointError: no readable checkpoint.
+      CheckpointMismatchError: the checkpoint belongs to another run.
+    """
+    keys = init_keys(key, num_seeds, seed_offset)
+    info = None
+    if run_info is not None:
+        info = _run_info(run_info, key, num_seeds, seed_offset)
+    with Checkpointer(checkpoint_dir) as checkpointer:
+        state, meta = checkpointer.restore(
+            _compiled(trainer).abstract(keys),
+            info,
+            ignore=RESUMABLE_FIELDS,
+        )
+    return state, meta["step"]
+
+
+def evaluate(
+    trainer: Trainer, state: Any, *, key: jax.Array, chunk: int, seed_offset: int = 0
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """`trainer.evaluate` on every seed of `state`, as `train` does after `chunk`.
+
+    Returns:
+      Seed means and per-seed lists of the evaluation metrics.
+    """
+    num_seeds = jax.tree.leaves(state)[0].shape[0]
+    keys = eval_keys(key, chunk, num_seeds, seed_offset)
+    programs = _compiled(trainer)
+    metrics = _host_metrics(programs.evaluate(state, keys))
+    return _summaries(metrics)
+
+
+def _due(chunk: int, every: int, last: int) -> bool:
+    return every > 0 and (chunk % every == 0 or chunk == last)
+
+
+def train(
+    trainer: Trainer,
+    *,
+    key: jax.Array,
+    num_seeds: int = 1,
+    seed_offset: int = 0,
+    num_chunks: int | None = None,
+    eval_every: int = 0,
+    checkpoint_dir: str | os.PathLike | None = None,
+    save_every: int = 1,
+    max_to_keep: int = 3,
+    run_info: dict[str, Any] | None = None,
+    metrics_path: str | os.PathLike | None = None,
+    progress: bool = True,
+    stop_on_nonfinite: bool = True,
+    tensorboard_dir: str | None = None,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Runs `trainer` for `num_chunks` chunks on `num_seeds` seeds at once.
+
+    Args:
+      trainer: what to run (see `ilax.types.Trainer`).
+      key: the run's typed key; seeds and evaluations derive from it.
+      num_seeds: seeds run side by side (one vmap); every leaf of the run
+        state and every metric leads with this axis.
+      seed_offset: the index of the first seed (to split a sweep over jobs).
+      num_chunks: chunks in the whole run; `trainer.num_chunks` by default.
+      eval_every: evaluate after every this many chunks and after the last;
+        0 never evaluates.
+      checkpoint_dir: where checkpoints go; the run resumes from the latest
+        one there. None keeps nothing.
+      save_every: save after every this many chunks and after the last.
+      max_to_keep: checkpoints kept.
+      run_info: JSON-serializable description of the run (algorithm, task,
+        config as a dict); a checkpoint of a run described otherwise is
+        refused, naming the differences. The key and seeds are added.
+      metrics_path: a `metrics.jsonl` to append one record per chunk to:
+        `chunk`, `time` (seconds since this call started), `chunk_seconds`,
+        `metrics` (seed means) and `per_seed` (lists).
+      progress: show a tqdm progress bar.
+      stop_on_nonfinite: raise `NonFiniteError` when a chunk reports
+        `train/nonfinite` > 0 for any seed (the state is not saved).
+      tensorboard_dir: also write scalars there, if tensorboardX is installed.
+
+    Returns:
+      `(run_state, history)`: the final state of all seeds and the records
+      of the chunks run by this call.
+
+    Raises:
+      NonFiniteError: a chunk went non-finite; checkpoints hold the last good
+        state.
+      CheckpointMismatchError: `checkpoint_dir` holds another run.
+    """
+    num_chunks = trainer.num_chunks if num_chunks is None else num_chunks
+    for name, value in (("num_seeds", num_seeds), ("num_chunks", num_chunks)):
+        if value < 1:
+            raise ValueError(f"train: {name} must be >= 1; got {value}")
+    keys = init_keys(key, num_seeds, seed_offset)
+    seeds = list(range(seed_offset, seed_offset + num_seeds))
+    info = _run_info(run_info, key, num_seeds, seed_offset)
+    programs = _compiled(trainer)
+
+    checkpointer = None
+    start = 0
+    if checkpoint_dir is not None:
+        checkpointer = Checkpointer(checkpoint_dir, max_to_keep=max_to_keep)
+    if checkpointer is not None and checkpointer.latest_step() is not None:
+        try:
+            state, meta = checkpointer.restore(
+                programs.abstract(keys), info, ignore=RESUMABLE_FIELDS
+            )
+        except BaseException:
+            checkpointer.close()
+            raise
+        start = meta["step"]
+        logging.info("resumed from chunk %d in %s", start, checkpoint_dir)
+    else:
+        state = programs.init(keys)
+
+    metrics_file = None
+    if metrics_path is not None:
+        metrics_path = pathlib.Path(metrics_path)
+        metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        _rewrite_jsonl(metrics_path, start)
+        metrics_file = open(metrics_path, "a")  # noqa: SIM115 (closed below)
+    writer = _tensorboard_writer(tensorboard_dir)
+    bar = tqdm.tqdm(
+        total=num_chunks, initial=start, disable=not progress, desc="chunks"
+    )
+    history = []
+    began = time.perf_counter()
+    try:
+        with _sigterm_flag() as sigterm:
+            for chunk in range(start + 1, num_chunks + 1):
+                chunk_began = time.perf_counter()
+                state, metrics = programs.step(state, trainer.data)
+                metrics = _host_metrics(metrics)
+                if NONFINITE in metrics and np.any(metrics[NONFINITE] > 0):
+                    bad = [seeds[i] for i in np.flatnonzero(metrics[NONFINITE] > 0)]
+                    last = checkpointer.latest_step() if checkpointer else None
+                    message = (
+                        f"non-finite values in chunk {chunk}, seed(s) {bad} "
+                        f"({NONFINITE}={metrics[NONFINITE].tolist()}); the state was "
+                        f"not saved, the last checkpoint is {last}"
+                    )
+                    if stop_on_nonfinite:
+                        logging.error("%s", message)
+                        raise NonFiniteError(
+                            message, chunk=chunk, seeds=bad, checkpoint=last
+                        )
+                    logging.warning("%s", message)
+                if _due(chunk, eval_every, num_chunks):
+                    keys = eval_keys(key, chunk, num_seeds, seed_offset)
+                    metrics.update(_host_metrics(programs.evaluate(state, keys)))
+                seconds = time.perf_counter() - chunk_began
+                means, per_seed = _summaries(metrics)
+                record = {
+                    "chunk": chunk,
+                    "time": time.perf_counter() - began,
+                    "chunk_seconds": seconds,
+                    "metrics": means,
+                    "per_seed": per_seed,
+                }
+                history.append(record)
+                logging.info("%s", _compact(chunk, num_chunks, means, seconds))
+                if metrics_file is not None:
+                    metrics_file.write(json.dumps(record) + "\n")
+                    metrics_file.flush()
+                if writer is not None:
+                    for name, value in means.items():
+                        if math.isfinite(value):
+                            writer.add_scalar(name, value, chunk)
+                bar.update(1)
+                stopping = sigterm.is_set() and chunk < num_chunks
+                if checkpointer is not None and (
+                    _due(chunk, save_every, num_chunks) or stopping
+                ):
+                    checkpointer.save(chunk, state, info)
+                if stopping:
+                    logging.warning(
+                        "SIGTERM: stopped after chunk %d of %d%s",
+                        chunk,
+                        num_chunks,
+                        "; checkpoint saved" if checkpointer else "",
+                    )
+                    break
+    finally:
+        bar.close()
+        if metrics_file is not None:
+            metrics_file.close()
+        if writer is not None:
+            writer.close()
+        if checkpointer is not None:
+            checkpointer.close()
+    return state, history
