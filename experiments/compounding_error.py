@@ -39,6 +39,12 @@ _UPDATES = flags.DEFINE_integer(
 _EVAL_ENVS = flags.DEFINE_integer(
     "eval_envs", 10, "Episodes the learner drives alone after each refit."
 )
+_HIDDEN = flags.DEFINE_list(
+    "hidden_sizes",
+    ["64", "64"],
+    "Hidden widths of the learner's MLP; empty (--hidden_sizes=) for a linear "
+    "learner, the closest to the paper's ridge regression.",
+)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
 _OUT_DIR = flags.DEFINE_string(
     "out_dir", str(common.ROOT / "results" / "compounding_error"), "Output folder."
@@ -79,11 +85,21 @@ def arm_config(arm: str, env, **settings) -> interactive.InteractiveConfig:
     raise ValueError(f"arm must be one of {', '.join(ARMS)}; got {arm!r}")
 
 
-def task_settings(task: str, env, *, iterations, updates_per_iteration, eval_envs):
+def task_settings(
+    task: str,
+    env,
+    *,
+    iterations,
+    updates_per_iteration,
+    eval_envs,
+    hidden_sizes=(64, 64),
+):
     """Fields shared by every arm of a task: one episode of labels per iteration."""
     episode = env.unwrapped.config.episode_length
     return dict(
-        learner=BCConfig(loss="mse", hidden_sizes=(64, 64), activation="tanh"),
+        learner=BCConfig(
+            loss="mse", hidden_sizes=tuple(hidden_sizes), activation="tanh"
+        ),
         iterations=iterations,
         num_envs=1,
         steps_per_iteration=episode,
@@ -174,6 +190,7 @@ def main(argv):
         iterations=_ITERATIONS.value,
         updates_per_iteration=_UPDATES.value,
         eval_envs=_EVAL_ENVS.value,
+        hidden_sizes=tuple(int(h) for h in _HIDDEN.value),
     )
     record = {"settings": {**settings, "seeds": _SEEDS.value}, "environment": info}
     markdown = []
@@ -218,6 +235,8 @@ def main(argv):
             path=out / f"{task}.png",
         )
     markdown.append(
+        f"Learner: MLP {settings['hidden_sizes'] or 'linear'} (tanh), "
+        f"{_UPDATES.value} Adam updates per iteration; "
         f"{_SEEDS.value} seeds per arm (mean [95% bootstrap CI]); "
         f"{common.hardware_line(info)}."
     )

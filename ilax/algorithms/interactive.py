@@ -17,7 +17,7 @@ from flax import struct
 
 from ilax import config as config_lib
 from ilax import metrics as metrics_lib
-from ilax.algorithms import aggregate
+from ilax.algorithms import aggregate, bc
 from ilax.algorithms.bc import BCConfig
 from ilax.data import buffer as buffer_lib
 from ilax.envs.base import Env
@@ -104,6 +104,15 @@ def evaluate_learner(
     """Episode means of the learner driving alone, keyed `eval/<name>`."""
     _, log = rollout(env, learner.make_policy(train_state), key, num_envs, num_steps)
     return _prefixed("eval", metrics_lib.summarize(log))
+
+
+def default_learner(config: InteractiveConfig, env: Env) -> Learner:
+    """Behavior cloning with `config.learner`, sized for `env`."""
+    return bc.make(
+        config.learner,
+        observation_size=env.observation_size,
+        action_size=env.action_size,
+    )
 
 
 def make_trainer(

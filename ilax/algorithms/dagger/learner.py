@@ -9,7 +9,7 @@ iteration of `ilax.algorithms.interactive`.
 import jax
 import jax.numpy as jnp
 
-from ilax.algorithms import bc, interactive, registry
+from ilax.algorithms import interactive, registry
 from ilax.algorithms.dagger.config import DaggerConfig
 from ilax.envs.base import Env
 from ilax.types import Learner, Observation, Policy, Trainer
@@ -66,12 +66,7 @@ def make_trainer(
       learner: defaults to behavior cloning with `config.learner`.
     """
     config.check()
-    if learner is None:
-        learner = bc.make(
-            config.learner,
-            observation_size=env.observation_size,
-            action_size=env.action_size,
-        )
+    learner = learner or interactive.default_learner(config, env)
 
     def collection_policy(state, learner_policy):
         expert_probability = beta(config, state.iteration)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from ilax import policies
-from ilax.algorithms import bc, interactive, registry
+from ilax.algorithms import interactive, registry
 from ilax.algorithms.dart.config import DartConfig
 from ilax.envs.base import Env
 from ilax.types import Batch, Learner, Observation, Policy, Trainer
@@ -39,12 +39,7 @@ def make_trainer(
       learner: defaults to behavior cloning with `config.learner`.
     """
     config.check()
-    if learner is None:
-        learner = bc.make(
-            config.learner,
-            observation_size=env.observation_size,
-            action_size=env.action_size,
-        )
+    learner = learner or interactive.default_learner(config, env)
     low, high = env.action_bounds
     fixed_std = jnp.full((env.action_size,), config.noise_std, jnp.float32)
 
