@@ -147,6 +147,12 @@ def run_arm(task: str, arm: str, key: jax.Array, num_seeds: int, **settings):
     return curves, {"compile_s": compile_s, "run_s": run_s}
 
 
+def _learner_name(hidden_sizes) -> str:
+    if not hidden_sizes:
+        return "linear"
+    return f"MLP {'x'.join(map(str, hidden_sizes))} tanh"
+
+
 def _estimate(values: np.ndarray) -> str:
     return metrics_lib.format_estimate(
         metrics_lib.summarize_over_seeds(values, statistic="mean")
@@ -233,9 +239,10 @@ def main(argv):
             ylabel=f"{headline} (learner alone)",
             title=f"{task}: {_SEEDS.value} seeds, mean and 95% CI",
             path=out / f"{task}.png",
+            statistic="mean",
         )
     markdown.append(
-        f"Learner: MLP {settings['hidden_sizes'] or 'linear'} (tanh), "
+        f"Learner: {_learner_name(settings['hidden_sizes'])}, "
         f"{_UPDATES.value} Adam updates per iteration; "
         f"{_SEEDS.value} seeds per arm (mean [95% bootstrap CI]); "
         f"{common.hardware_line(info)}."
