@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test test-all lint benchmarks clean
+.PHONY: setup bench test test-all lint benchmarks experiments clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ lint: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput
 	$(BIN)/python -m benchmarks.expert_quality
+	$(BIN)/python -m benchmarks.learner_throughput
+
+experiments: $(STAMP)
+	$(BIN)/python -m experiments.compounding_error --tasks=kart_track --hidden_sizes= \
+		--out_dir=results/compounding_error_linear
+	$(BIN)/python -m experiments.compounding_error
 
 clean:
 	rm -rf $(VENV) .cache runs
