@@ -1,7 +1,18 @@
-"""Metrics: episode results, statistics over seeds, result tables and plots."""
+"""Metrics: episode results, statistics over seeds, sample quality, tables, plots."""
 
 from ilax.metrics.episodes import episode_values, pooled_rate, summarize
 from ilax.metrics.plots import plot_curves
+from ilax.metrics.sample_quality import (
+    energy_distance,
+    median_bandwidths,
+    mmd_rbf,
+    mode_coverage,
+    mode_fractions,
+    mode_mass,
+    mode_switch_rate,
+    off_mode_fraction,
+    sliced_wasserstein,
+)
 from ilax.metrics.statistics import Estimate, bootstrap_ci, iqm, summarize_over_seeds
 from ilax.metrics.tables import Table, format_estimate, latex_table, markdown_table
 
@@ -9,13 +20,22 @@ __all__ = [
     "Estimate",
     "Table",
     "bootstrap_ci",
+    "energy_distance",
     "episode_values",
     "format_estimate",
     "iqm",
     "latex_table",
     "markdown_table",
+    "median_bandwidths",
+    "mmd_rbf",
+    "mode_coverage",
+    "mode_fractions",
+    "mode_mass",
+    "mode_switch_rate",
+    "off_mode_fraction",
     "plot_curves",
     "pooled_rate",
+    "sliced_wasserstein",
     "summarize",
     "summarize_over_seeds",
 ]

@@ -1,0 +1,97 @@
+"""The diffusion learner's settings."""
+
+import dataclasses
+
+from ilax import config as config_lib
+from ilax.networks import ACTIVATIONS
+
+SCHEDULES = ("linear", "cosine")
+SAMPLERS = ("ddpm", "ddim")
+
+# The largest alpha_T accepted: sqrt(0.02) = 0.14, so the data still visible
+# in z_T is at most a seventh of its scale and starting from N(0, I) is sound.
+MAX_FINAL_ALPHA = 0.02
+
+
+@dataclasses.dataclass(kw_only=True)
+class DiffusionConfig:
+    """A conditional DDPM policy: actions denoised from N(0, I) given the state."""
+
+    num_steps: int = 100
+    """T, the diffusion steps of training and of the `ddpm` sampler."""
+    schedule: str = "cosine"
+    """`cosine` (Nichol & Dhariwal, Diffusion Policy's choice at T = 100) or
+    `linear` (Ho et al.; `beta_start` to `beta_end`)."""
+    beta_start: float = 1e-4
+    """beta_1 of the `linear` schedule. Ho et al.'s 1e-4 and 0.02 suit
+    T = 1000; at T = 100 use 1e-3 and 0.2 (the check below refuses a
+    schedule whose alpha_T exceeds 0.02)."""
+    beta_end: float = 0.02
+    """beta_T of the `linear` schedule."""
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """Widths of the MLP denoiser's hidden layers."""
+    time_embedding: int = 64
+    """Width of the sinusoidal embedding of the diffusion step (even)."""
+    activation: str = "silu"
+    """Hidden-layer activation: relu, tanh, gelu, silu or elu."""
+    learning_rate: float = 1e-3
+    """Adam(W) step size."""
+    weight_decay: float = 0.0
+    """Decoupled (AdamW) weight decay; 0 is plain Adam."""
+    ema_decay: float = 0.995
+    """Decay of the exponential moving average of the parameters that the
+    policy samples with (0 samples with the latest parameters)."""
+    sampler: str = "ddpm"
+    """`ddpm` (Algorithm 20.2, T network calls per action) or `ddim`
+    (deterministic, `ddim_steps` calls)."""
+    ddim_steps: int = 10
+    """Network evaluations of the `ddim` sampler, in 1..num_steps."""
+    normalize: bool = True
+    """Standardize observations and actions with the mean and std of the data
+    given to `init`, so the data matches the N(0, I) the chain starts from."""
+    min_std: float = 1e-2
+    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
+
+    def check(self) -> None:
+        """Raises a ValueError naming the first invalid field."""
+        owner = type(self).__name__
+        config_lib.check_choice(owner, "schedule", self.schedule, SCHEDULES)
+        config_lib.check_choice(owner, "sampler", self.sampler, SAMPLERS)
+        config_lib.check_choice(
+            owner, "activation", self.activation, tuple(ACTIVATIONS)
+        )
+        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
+            raise ValueError(
+                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
+            )
+        config_lib.check_fields(
+            self,
+            positive=(
+                "num_steps",
+                "time_embedding",
+                "learning_rate",
+                "ddim_steps",
+                "min_std",
+            ),
+            non_negative=("weight_decay",),
+        )
+        if self.time_embedding % 2:
+            raise ValueError(
+                f"{owner}.time_embedding must be even; got {self.time_embedding}"
+            )
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(
+                f"{owner}.ema_decay must be in [0, 1); got {self.ema_decay!r}"
+            )
+        if self.sampler == "ddim" and self.ddim_steps > self.num_steps:
+            raise ValueError(
+                f"{owner}.ddim_steps must be <= num_steps ({self.num_steps}); got "
+                f"{self.ddim_steps}"
+            )
+        if self.schedule == "linear":
+            for field in ("beta_start", "beta_end"):
+                value = getattr(self, field)
+                if not 0.0 < value < 1.0:
+                    raise ValueError(
+                        f"{owner}.{field} must be in (0, 1); got {value!r}"
+                    )

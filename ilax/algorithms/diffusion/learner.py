@@ -1,0 +1,221 @@
+"""A conditional DDPM policy as a `Learner`: init, update and make_policy, all pure.
+
+An MLP noise predictor g(z_t, t, obs) is trained with Algorithm 20.1 on
+normalized expert actions, conditioned on the normalized `obs`; the policy
+samples one action per environment with Algorithm 20.2 (or DDIM) using an
+exponential moving average of the parameters. The normalizer (shared with
+behavior cloning) is fitted once, in `init`. A step whose loss or gradients
+are not finite leaves the parameters, their average and the optimizer state
+untouched and says so in `train/nonfinite`.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+from ilax import policies
+from ilax.algorithms.bc.learner import (
+    Normalizer,
+    denormalize,
+    fit_normalizer,
+    normalize,
+)
+from ilax.algorithms.diffusion import core
+from ilax.algorithms.diffusion.config import MAX_FINAL_ALPHA, DiffusionConfig
+from ilax.algorithms.diffusion.schedule import (
+    Schedule,
+    cosine_schedule,
+    linear_schedule,
+)
+from ilax.networks.denoisers import mlp_denoiser
+from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
+
+
+@struct.dataclass
+class TrainState:
+    """Everything the learner needs to continue bit-identically."""
+
+    params: Params
+    ema_params: Params  # what the policy samples with
+    opt_state: optax.OptState
+    step: jax.Array  # int32, updates taken (skipped non-finite ones included)
+    normalizer: Normalizer
+
+
+def make_schedule(config: DiffusionConfig) -> Schedule:
+    """The config's noise schedule.
+
+    Raises:
+      ValueError: a schedule whose alpha_T exceeds `MAX_FINAL_ALPHA` (the
+        chain would not reach N(0, I)), naming the fields to change.
+    """
+    if config.schedule == "cosine":
+        schedule = cosine_schedule(config.num_steps)
+    else:
+        schedule = linear_schedule(config.num_steps, config.beta_start, config.beta_end)
+    final_alpha = float(schedule.alpha[-1])
+    if final_alpha > MAX_FINAL_ALPHA:
+        raise ValueError(
+            f"DiffusionConfig: alpha_T = {final_alpha:.3g} (expected <= "
+            f"{MAX_FINAL_ALPHA}) with schedule={config.schedule!r}, num_steps="
+            f"{config.num_steps}, beta_start={config.beta_start}, beta_end="
+            f"{config.beta_end}: z_T would not be N(0, I); raise num_steps or beta_end"
+        )
+    return schedule
+
+
+def _check_batch(batch: Batch, sizes: dict[str, int], where: str) -> None:
+    rows = {}
+    for field, size in (
+        ("obs", sizes["observation_size"]),
+        ("action", sizes["action_size"]),
+    ):
+        shape = tuple(jnp.shape(getattr(batch, field)))
+        if len(shape) != 2 or shape[0] == 0 or shape[1] != size:
+            raise ValueError(
+                f"diffusion {where}: field {field!r} must have shape [rows >= 1, "
+                f"{size}]; got {shape}"
+            )
+        rows[field] = shape[0]
+    if rows["obs"] != rows["action"]:
+        raise ValueError(
+            f"diffusion {where}: fields disagree in rows: 'obs' has {rows['obs']}, "
+            f"'action' has {rows['action']}"
+        )
+
+
+def _check_finite(data: Batch) -> None:
+    for field in ("obs", "action"):
+        array = getattr(data, field)
+        if isinstance(array, jax.core.Tracer):
+            continue  # only concrete data can be checked before it is used
+        bad = ~np.isfinite(np.asarray(array))
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"diffusion init: field {field!r} holds {int(bad.sum())} non-finite "
+                f"values (expected all finite); the first at index {first}"
+            )
+
+
+def make(
+    config: DiffusionConfig, *, observation_size: int, action_size: int
+) -> Learner:
+    """The conditional DDPM learner (see the module docstring).
+
+    Args:
+      config: the settings; read once here.
+      observation_size: width of `obs`, the conditioning.
+      action_size: width of the actions.
+
+    Returns:
+      `Learner(init, update, make_policy)`. `update`'s metrics are
+      `diffusion/loss` (Algorithm 20.1's loss on normalized actions),
+      `diffusion/grad_norm` and `train/nonfinite` (1.0 when the step was
+      skipped). The policy is stateless and draws a fresh sample each step.
+
+    Raises:
+      ValueError: an invalid config field or size, naming it.
+    """
+    config.check()
+    for name, size in (
+        ("observation_size", observation_size),
+        ("action_size", action_size),
+    ):
+        if not (isinstance(size, int) and size > 0):
+            raise ValueError(
+                f"diffusion.make: {name} must be a positive int; got {size!r}"
+            )
+    sizes = {"observation_size": observation_size, "action_size": action_size}
+    schedule = make_schedule(config)
+    network = mlp_denoiser(
+        action_size,
+        observation_size,
+        hidden_sizes=tuple(config.hidden_sizes),
+        time_embedding=config.time_embedding,
+        activation=config.activation,
+    )
+    optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
+
+    def init(key: jax.Array, data: Batch) -> TrainState:
+        _check_batch(data, sizes, "init")
+        _check_finite(data)
+        normalizer = fit_normalizer(
+            data.obs, data.action, min_std=config.min_std, enabled=config.normalize
+        )
+        params = network.init(key)
+        return TrainState(
+            params=params,
+            ema_params=params,
+            opt_state=optimizer.init(params),
+            step=jnp.zeros((), jnp.int32),
+            normalizer=normalizer,
+        )
+
+    def loss_fn(params: Params, normalizer: Normalizer, batch: Batch, key):
+        n = normalizer
+        obs = normalize(jnp.asarray(batch.obs, jnp.float32), n.obs_mean, n.obs_std)
+        action = normalize(
+            jnp.asarray(batch.action, jnp.float32), n.action_mean, n.action_std
+        )
+        return core.noise_prediction_loss(
+            network.apply, params, schedule, action, obs, key
+        )
+
+    def update(
+        state: TrainState, batch: Batch, key: jax.Array
+    ) -> tuple[TrainState, Metrics]:
+        _check_batch(batch, sizes, "update")
+        loss, grads = jax.value_and_grad(loss_fn)(
+            state.params, state.normalizer, batch, key
+        )
+        grad_norm = optax.tree.norm(grads)
+        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ema_params = core.ema_update(state.ema_params, params, config.ema_decay)
+
+        def keep_if_finite(new, old):
+            return jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+
+        state = state.replace(
+            params=keep_if_finite(params, state.params),
+            ema_params=keep_if_finite(ema_params, state.ema_params),
+            opt_state=keep_if_finite(opt_state, state.opt_state),
+            step=state.step + 1,
+        )
+        metrics = {
+            "diffusion/loss": loss,
+            "diffusion/grad_norm": grad_norm,
+            "train/nonfinite": 1.0 - finite.astype(jnp.float32),
+        }
+        return state, metrics
+
+    def make_policy(state: TrainState) -> Policy:
+        n = state.normalizer
+
+        def act(observation: Observation, key: jax.Array) -> jax.Array:
+            obs = jnp.asarray(observation.obs, jnp.float32)
+            cond = normalize(obs, n.obs_mean, n.obs_std)[None]  # a batch of one
+            shape = (1, action_size)
+            if config.sampler == "ddpm":
+                action = core.ddpm_sample(
+                    network.apply, state.ema_params, schedule, cond, key, shape
+                )
+            else:
+                action = core.ddim_sample(
+                    network.apply,
+                    state.ema_params,
+                    schedule,
+                    cond,
+                    key,
+                    shape,
+                    config.ddim_steps,
+                )
+            return denormalize(action[0], n.action_mean, n.action_std)
+
+        return policies.stateless(act)
+
+    return Learner(init=init, update=update, make_policy=make_policy)
