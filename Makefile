@@ -40,6 +40,7 @@ benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput
 	$(BIN)/python -m benchmarks.expert_quality
 	$(BIN)/python -m benchmarks.learner_throughput
+	$(BIN)/python -m benchmarks.inference_latency
 
 experiments: $(STAMP)
 	$(BIN)/python -m experiments.compounding_error --tasks=kart_track --hidden_sizes= \

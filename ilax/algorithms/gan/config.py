@@ -1,0 +1,74 @@
+"""The conditional GAN learner's settings."""
+
+import dataclasses
+
+from ilax import config as config_lib
+from ilax.algorithms.bc.config import INPUTS
+from ilax.networks import ACTIVATIONS
+
+GENERATOR_LOSSES = ("non_saturating", "minimax")
+
+
+@dataclasses.dataclass(kw_only=True)
+class GANConfig:
+    """A conditional GAN policy: actions generated from noise given the state."""
+
+    noise_size: int = 8
+    """Width of the generator's noise input z ~ N(0, I)."""
+    generator_loss: str = "non_saturating"
+    """`non_saturating` (-E log d(c, g(c, z)), strong gradients while the
+    discriminator rejects the samples) or `minimax` (E log(1 - d(c, g(c, z))),
+    the game's own objective, whose gradient vanishes in that case)."""
+    discriminator_steps: int = 1
+    """Discriminator steps before each generator step, within one `update`."""
+    hidden_sizes: tuple[int, ...] = (128, 128)
+    """Widths of the generator's and the discriminator's hidden layers."""
+    activation: str = "relu"
+    """Hidden-layer activation: relu, tanh, gelu, silu or elu."""
+    generator_learning_rate: float = 1e-3
+    """The generator's Adam step size."""
+    discriminator_learning_rate: float = 1e-3
+    """The discriminator's Adam step size."""
+    adam_b1: float = 0.5
+    """Adam's first-moment decay for both players; 0.5 (Radford et al.'s
+    DCGAN choice) rather than 0.9 damps the momentum that makes the two
+    players overshoot each other."""
+    normalize: bool = True
+    """Standardize inputs and actions with the mean and std of the data
+    given to `init`, so the generator's targets have unit scale like z."""
+    min_std: float = 1e-2
+    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
+    input: str = "obs"
+    """The `Observation`/`Batch` field both networks are conditioned on:
+    `obs` or `privileged`."""
+
+    def check(self) -> None:
+        """Raises a ValueError naming the first invalid field."""
+        owner = type(self).__name__
+        config_lib.check_choice(
+            owner, "generator_loss", self.generator_loss, GENERATOR_LOSSES
+        )
+        config_lib.check_choice(owner, "input", self.input, INPUTS)
+        config_lib.check_choice(
+            owner, "activation", self.activation, tuple(ACTIVATIONS)
+        )
+        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
+            raise ValueError(
+                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
+            )
+        for field in ("noise_size", "discriminator_steps"):
+            value = getattr(self, field)
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(
+                    f"{owner}.{field} must be a positive int; got {value!r}"
+                )
+        config_lib.check_fields(
+            self,
+            positive=(
+                "generator_learning_rate",
+                "discriminator_learning_rate",
+                "min_std",
+            ),
+        )
+        if not 0.0 <= self.adam_b1 < 1.0:
+            raise ValueError(f"{owner}.adam_b1 must be in [0, 1); got {self.adam_b1!r}")
