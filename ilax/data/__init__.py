@@ -12,17 +12,22 @@ from ilax.data.dataset import (
     validate,
 )
 from ilax.data.hdf5 import load, load_metadata, save
+from ilax.data.normalizer import Normalizer, denormalize, fit_normalizer, normalize
 
 __all__ = [
     "Dataset",
     "DatasetError",
+    "Normalizer",
     "collect",
     "collect_trajectory",
+    "denormalize",
     "episodes",
+    "fit_normalizer",
     "from_episodes",
     "from_trajectory",
     "load",
     "load_metadata",
+    "normalize",
     "sample_batch",
     "sample_windows",
     "save",

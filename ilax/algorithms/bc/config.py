@@ -3,10 +3,9 @@
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.networks import ACTIVATIONS
+from ilax.algorithms.checks import INPUTS, check_network_fields
 
 LOSSES = ("mse", "gaussian", "gmm")
-INPUTS = ("obs", "privileged")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -58,13 +57,7 @@ class BCConfig:
         owner = type(self).__name__
         config_lib.check_choice(owner, "loss", self.loss, LOSSES)
         config_lib.check_choice(owner, "input", self.input, INPUTS)
-        config_lib.check_choice(
-            owner, "activation", self.activation, tuple(ACTIVATIONS)
-        )
-        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
-            raise ValueError(
-                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
-            )
+        check_network_fields(self)
         config_lib.check_fields(
             self,
             positive=("num_components", "learning_rate", "min_std"),

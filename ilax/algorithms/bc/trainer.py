@@ -16,7 +16,8 @@ from ilax import config as config_lib
 from ilax import data as data_lib
 from ilax.algorithms import interactive, registry
 from ilax.algorithms.bc.config import BCConfig
-from ilax.algorithms.bc.learner import TrainState, fit_normalizer, make
+from ilax.algorithms.bc.learner import TrainState, make
+from ilax.data.normalizer import fit_normalizer
 from ilax.envs.base import Env
 from ilax.types import Batch, Metrics, Policy, Trainer
 

@@ -3,7 +3,7 @@
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.networks import ACTIVATIONS
+from ilax.algorithms.checks import check_network_fields
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
@@ -57,13 +57,7 @@ class DiffusionConfig:
         owner = type(self).__name__
         config_lib.check_choice(owner, "schedule", self.schedule, SCHEDULES)
         config_lib.check_choice(owner, "sampler", self.sampler, SAMPLERS)
-        config_lib.check_choice(
-            owner, "activation", self.activation, tuple(ACTIVATIONS)
-        )
-        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
-            raise ValueError(
-                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
-            )
+        check_network_fields(self)
         config_lib.check_fields(
             self,
             positive=(

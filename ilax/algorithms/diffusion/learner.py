@@ -11,17 +11,11 @@ untouched and says so in `train/nonfinite`.
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
 from ilax import policies
-from ilax.algorithms.bc.learner import (
-    Normalizer,
-    denormalize,
-    fit_normalizer,
-    normalize,
-)
+from ilax.algorithms import checks, optim
 from ilax.algorithms.diffusion import core
 from ilax.algorithms.diffusion.config import MAX_FINAL_ALPHA, DiffusionConfig
 from ilax.algorithms.diffusion.schedule import (
@@ -29,6 +23,7 @@ from ilax.algorithms.diffusion.schedule import (
     cosine_schedule,
     linear_schedule,
 )
+from ilax.data.normalizer import Normalizer, fit_normalizer
 from ilax.networks.denoisers import mlp_denoiser
 from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
 
@@ -66,40 +61,6 @@ def make_schedule(config: DiffusionConfig) -> Schedule:
     return schedule
 
 
-def _check_batch(batch: Batch, sizes: dict[str, int], where: str) -> None:
-    rows = {}
-    for field, size in (
-        ("obs", sizes["observation_size"]),
-        ("action", sizes["action_size"]),
-    ):
-        shape = tuple(jnp.shape(getattr(batch, field)))
-        if len(shape) != 2 or shape[0] == 0 or shape[1] != size:
-            raise ValueError(
-                f"diffusion {where}: field {field!r} must have shape [rows >= 1, "
-                f"{size}]; got {shape}"
-            )
-        rows[field] = shape[0]
-    if rows["obs"] != rows["action"]:
-        raise ValueError(
-            f"diffusion {where}: fields disagree in rows: 'obs' has {rows['obs']}, "
-            f"'action' has {rows['action']}"
-        )
-
-
-def _check_finite(data: Batch) -> None:
-    for field in ("obs", "action"):
-        array = getattr(data, field)
-        if isinstance(array, jax.core.Tracer):
-            continue  # only concrete data can be checked before it is used
-        bad = ~np.isfinite(np.asarray(array))
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"diffusion init: field {field!r} holds {int(bad.sum())} non-finite "
-                f"values (expected all finite); the first at index {first}"
-            )
-
-
 def make(
     config: DiffusionConfig, *, observation_size: int, action_size: int
 ) -> Learner:
@@ -120,15 +81,15 @@ def make(
       ValueError: an invalid config field or size, naming it.
     """
     config.check()
-    for name, size in (
-        ("observation_size", observation_size),
-        ("action_size", action_size),
-    ):
-        if not (isinstance(size, int) and size > 0):
-            raise ValueError(
-                f"diffusion.make: {name} must be a positive int; got {size!r}"
-            )
-    sizes = {"observation_size": observation_size, "action_size": action_size}
+    checks.check_sizes(
+        "diffusion.make", observation_size=observation_size, action_size=action_size
+    )
+    batch_checks = {
+        "owner": "diffusion",
+        "input_field": "obs",
+        "observation_size": observation_size,
+        "action_size": action_size,
+    }
     schedule = make_schedule(config)
     network = mlp_denoiser(
         action_size,
@@ -137,11 +98,13 @@ def make(
         time_embedding=config.time_embedding,
         activation=config.activation,
     )
-    optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = optim.adam_optimizer(
+        config.learning_rate, weight_decay=config.weight_decay
+    )
 
     def init(key: jax.Array, data: Batch) -> TrainState:
-        _check_batch(data, sizes, "init")
-        _check_finite(data)
+        checks.check_batch(data, where="init", **batch_checks)
+        checks.check_finite(data, owner="diffusion", input_field="obs")
         normalizer = fit_normalizer(
             data.obs, data.action, min_std=config.min_std, enabled=config.normalize
         )
@@ -155,11 +118,8 @@ def make(
         )
 
     def loss_fn(params: Params, normalizer: Normalizer, batch: Batch, key):
-        n = normalizer
-        obs = normalize(jnp.asarray(batch.obs, jnp.float32), n.obs_mean, n.obs_std)
-        action = normalize(
-            jnp.asarray(batch.action, jnp.float32), n.action_mean, n.action_std
-        )
+        obs = normalizer.normalize_inputs(batch.obs)
+        action = normalizer.normalize_actions(batch.action)
         return core.noise_prediction_loss(
             network.apply, params, schedule, action, obs, key
         )
@@ -167,23 +127,21 @@ def make(
     def update(
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
-        _check_batch(batch, sizes, "update")
+        checks.check_batch(batch, where="update", **batch_checks)
         loss, grads = jax.value_and_grad(loss_fn)(
             state.params, state.normalizer, batch, key
         )
-        grad_norm = optax.tree.norm(grads)
-        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+        # Not `optim.guarded_step`: averaging its guarded parameters instead of
+        # these changed the average's last bits on CPU, and runs should stay
+        # bit-identical to earlier ones.
+        grad_norm, finite = optim.grad_norm_and_finite(loss, grads)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         ema_params = core.ema_update(state.ema_params, params, config.ema_decay)
-
-        def keep_if_finite(new, old):
-            return jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
-
         state = state.replace(
-            params=keep_if_finite(params, state.params),
-            ema_params=keep_if_finite(ema_params, state.ema_params),
-            opt_state=keep_if_finite(opt_state, state.opt_state),
+            params=optim.keep_if_finite(finite, params, state.params),
+            ema_params=optim.keep_if_finite(finite, ema_params, state.ema_params),
+            opt_state=optim.keep_if_finite(finite, opt_state, state.opt_state),
             step=state.step + 1,
         )
         metrics = {
@@ -197,8 +155,7 @@ def make(
         n = state.normalizer
 
         def act(observation: Observation, key: jax.Array) -> jax.Array:
-            obs = jnp.asarray(observation.obs, jnp.float32)
-            cond = normalize(obs, n.obs_mean, n.obs_std)[None]  # a batch of one
+            cond = n.normalize_inputs(observation.obs)[None]  # a batch of one
             shape = (1, action_size)
             if config.sampler == "ddpm":
                 action = core.ddpm_sample(
@@ -214,7 +171,7 @@ def make(
                     shape,
                     config.ddim_steps,
                 )
-            return denormalize(action[0], n.action_mean, n.action_std)
+            return n.denormalize_actions(action[0])
 
         return policies.stateless(act)
 

@@ -3,8 +3,7 @@
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.bc.config import INPUTS
-from ilax.networks import ACTIVATIONS
+from ilax.algorithms.checks import INPUTS, check_network_fields
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
@@ -49,13 +48,7 @@ class GANConfig:
             owner, "generator_loss", self.generator_loss, GENERATOR_LOSSES
         )
         config_lib.check_choice(owner, "input", self.input, INPUTS)
-        config_lib.check_choice(
-            owner, "activation", self.activation, tuple(ACTIVATIONS)
-        )
-        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
-            raise ValueError(
-                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
-            )
+        check_network_fields(self)
         for field in ("noise_size", "discriminator_steps"):
             value = getattr(self, field)
             if not (isinstance(value, int) and value > 0):

@@ -18,15 +18,10 @@ import optax
 from flax import struct
 
 from ilax import policies
-from ilax.algorithms.bc.learner import (
-    Normalizer,
-    denormalize,
-    fit_normalizer,
-    normalize,
-)
+from ilax.algorithms import checks, optim
 from ilax.algorithms.gan import losses
 from ilax.algorithms.gan.config import GANConfig
-from ilax.algorithms.vae.learner import check_batch, check_finite, check_sizes
+from ilax.data.normalizer import Normalizer, fit_normalizer
 from ilax.networks import mlp
 from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
 
@@ -41,10 +36,6 @@ class TrainState:
     discriminator_opt_state: optax.OptState
     step: jax.Array  # int32, updates taken (skipped non-finite ones included)
     normalizer: Normalizer
-
-
-def _is_finite(loss: jax.Array, grads: Params) -> jax.Array:
-    return jnp.isfinite(loss) & jnp.isfinite(optax.tree.norm(grads))
 
 
 def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learner:
@@ -67,7 +58,9 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
       ValueError: an invalid config field or size, naming it.
     """
     config.check()
-    check_sizes("gan.make", observation_size=observation_size, action_size=action_size)
+    checks.check_sizes(
+        "gan.make", observation_size=observation_size, action_size=action_size
+    )
     owner, noise_size = "gan", config.noise_size
     layers = {
         "hidden_sizes": tuple(config.hidden_sizes),
@@ -83,7 +76,7 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
         generator_loss = losses.non_saturating_generator_loss
     else:
         generator_loss = losses.minimax_generator_loss
-    checks = {
+    batch_checks = {
         "owner": owner,
         "input_field": config.input,
         "observation_size": observation_size,
@@ -100,8 +93,8 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
         ]
 
     def init(key: jax.Array, data: Batch) -> TrainState:
-        check_batch(data, where="init", **checks)
-        check_finite(data, owner=owner, fields=(config.input, "action"))
+        checks.check_batch(data, where="init", **batch_checks)
+        checks.check_finite(data, owner=owner, input_field=config.input)
         key_generator, key_discriminator = jax.random.split(key)
         normalizer = fit_normalizer(
             getattr(data, config.input),
@@ -123,14 +116,10 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
     def update(
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
-        check_batch(batch, where="update", **checks)
+        checks.check_batch(batch, where="update", **batch_checks)
         key_discriminator, key_generator = jax.random.split(key)
-        n = state.normalizer
-        raw_cond = jnp.asarray(getattr(batch, config.input), jnp.float32)
-        cond = normalize(raw_cond, n.obs_mean, n.obs_std)
-        real = normalize(
-            jnp.asarray(batch.action, jnp.float32), n.action_mean, n.action_std
-        )
+        cond = state.normalizer.normalize_inputs(getattr(batch, config.input))
+        real = state.normalizer.normalize_actions(batch.action)
 
         def discriminator_loss(params, fake):
             real_logits, fake_logits = (
@@ -148,7 +137,7 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
             )(params, fake)
             updates, opt_state = discriminator_optimizer.update(grads, opt_state)
             params = optax.apply_updates(params, updates)
-            finite = finite & _is_finite(loss, grads)
+            finite = finite & optim.grad_norm_and_finite(loss, grads)[1]
             return (params, opt_state, finite), (
                 loss,
                 jnp.mean(d_real),
@@ -177,20 +166,15 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
             g_grads, state.generator_opt_state
         )
         g_params = optax.apply_updates(state.generator_params, g_updates)
-        finite = d_finite & _is_finite(g_loss, g_grads)
-
-        def keep_if_finite(new, old):
-            return jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)
-
-        state = state.replace(
-            generator_params=keep_if_finite(g_params, state.generator_params),
-            discriminator_params=keep_if_finite(d_params, state.discriminator_params),
-            generator_opt_state=keep_if_finite(g_opt_state, state.generator_opt_state),
-            discriminator_opt_state=keep_if_finite(
-                d_opt_state, state.discriminator_opt_state
-            ),
-            step=state.step + 1,
+        finite = d_finite & optim.grad_norm_and_finite(g_loss, g_grads)[1]
+        new = state.replace(
+            generator_params=g_params,
+            discriminator_params=d_params,
+            generator_opt_state=g_opt_state,
+            discriminator_opt_state=d_opt_state,
         )
+        # Kept or discarded whole; `new` differs from `state` only in the players.
+        state = optim.keep_if_finite(finite, new, state).replace(step=state.step + 1)
         metrics = {
             "gan/discriminator_loss": jnp.mean(d_losses),
             "gan/generator_loss": g_loss,
@@ -204,10 +188,9 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
         n = state.normalizer
 
         def act(observation: Observation, key: jax.Array) -> jax.Array:
-            raw_cond = jnp.asarray(getattr(observation, config.input), jnp.float32)
-            cond = normalize(raw_cond, n.obs_mean, n.obs_std)
+            cond = n.normalize_inputs(getattr(observation, config.input))
             action = generate(state.generator_params, cond, key)
-            return denormalize(action, n.action_mean, n.action_std)
+            return n.denormalize_actions(action)
 
         return policies.stateless(act)
 

@@ -5,13 +5,7 @@
 """
 
 from ilax.algorithms.vae.config import VAEConfig
-from ilax.algorithms.vae.learner import (
-    TrainState,
-    check_batch,
-    check_finite,
-    check_sizes,
-    make,
-)
+from ilax.algorithms.vae.learner import TrainState, make
 from ilax.algorithms.vae.losses import (
     gaussian_kl,
     negative_elbo,
@@ -22,9 +16,6 @@ from ilax.algorithms.vae.losses import (
 __all__ = [
     "TrainState",
     "VAEConfig",
-    "check_batch",
-    "check_finite",
-    "check_sizes",
     "gaussian_kl",
     "make",
     "negative_elbo",

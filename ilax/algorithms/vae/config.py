@@ -3,8 +3,7 @@
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.bc.config import INPUTS
-from ilax.networks import ACTIVATIONS
+from ilax.algorithms.checks import INPUTS, check_network_fields
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -49,13 +48,7 @@ class VAEConfig:
         """Raises a ValueError naming the first invalid field."""
         owner = type(self).__name__
         config_lib.check_choice(owner, "input", self.input, INPUTS)
-        config_lib.check_choice(
-            owner, "activation", self.activation, tuple(ACTIVATIONS)
-        )
-        if not all(isinstance(w, int) and w > 0 for w in self.hidden_sizes):
-            raise ValueError(
-                f"{owner}.hidden_sizes must be positive ints; got {self.hidden_sizes!r}"
-            )
+        check_network_fields(self)
         if not isinstance(self.latent_size, int):
             raise ValueError(
                 f"{owner}.latent_size must be a positive int; got {self.latent_size!r}"

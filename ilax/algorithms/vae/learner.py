@@ -10,28 +10,18 @@ here reads its structure. The normalizer (shared with behavior cloning) is
 fitted once, in `init`. A step whose loss or gradients are not finite leaves
 the parameters and optimizer state untouched and says so in
 `train/nonfinite`.
-
-`check_batch` and `check_finite` are the input checks the generative
-learners of this stage (VAE, GAN) share.
 """
-
-from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import struct
 
 from ilax import policies
-from ilax.algorithms.bc.learner import (
-    Normalizer,
-    denormalize,
-    fit_normalizer,
-    normalize,
-)
+from ilax.algorithms import checks, optim
 from ilax.algorithms.vae import losses
 from ilax.algorithms.vae.config import VAEConfig
+from ilax.data.normalizer import Normalizer, fit_normalizer
 from ilax.networks import mlp
 from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
 
@@ -44,59 +34,6 @@ class TrainState:
     opt_state: optax.OptState
     step: jax.Array  # int32, updates taken (skipped non-finite ones included)
     normalizer: Normalizer
-
-
-def check_sizes(owner: str, **sizes: int) -> None:
-    """Raises ValueError naming the first size that is not a positive int."""
-    for name, size in sizes.items():
-        if not (isinstance(size, int) and size > 0):
-            raise ValueError(f"{owner}: {name} must be a positive int; got {size!r}")
-
-
-def check_batch(
-    batch: Batch,
-    *,
-    owner: str,
-    input_field: str,
-    observation_size: int,
-    action_size: int,
-    where: str,
-) -> None:
-    """Checks the shapes of the conditioning field and the actions (at trace time).
-
-    Raises:
-      ValueError: naming the field, the expected and the actual shape, for a
-        field that is not [rows >= 1, size], or fields that disagree in rows.
-    """
-    rows = {}
-    for field, size in ((input_field, observation_size), ("action", action_size)):
-        shape = tuple(jnp.shape(getattr(batch, field)))
-        if len(shape) != 2 or shape[0] == 0 or shape[1] != size:
-            raise ValueError(
-                f"{owner} {where}: field {field!r} must have shape [rows >= 1, "
-                f"{size}]; got {shape}"
-            )
-        rows[field] = shape[0]
-    if rows[input_field] != rows["action"]:
-        raise ValueError(
-            f"{owner} {where}: fields disagree in rows: {input_field!r} has "
-            f"{rows[input_field]}, 'action' has {rows['action']}"
-        )
-
-
-def check_finite(batch: Batch, *, owner: str, fields: Sequence[str]) -> None:
-    """Raises ValueError naming the first field of concrete data with a NaN or inf."""
-    for field in fields:
-        array = getattr(batch, field)
-        if isinstance(array, jax.core.Tracer):
-            continue  # only concrete data can be checked before it is used
-        bad = ~np.isfinite(np.asarray(array))
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"{owner} init: field {field!r} holds {int(bad.sum())} non-finite "
-                f"values (expected all finite); the first at index {first}"
-            )
 
 
 def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learner:
@@ -119,7 +56,9 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
       ValueError: an invalid config field or size, naming it.
     """
     config.check()
-    check_sizes("vae.make", observation_size=observation_size, action_size=action_size)
+    checks.check_sizes(
+        "vae.make", observation_size=observation_size, action_size=action_size
+    )
     owner, latent = "vae", config.latent_size
     layers = {
         "hidden_sizes": tuple(config.hidden_sizes),
@@ -127,8 +66,10 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
     }
     encoder = mlp(action_size + observation_size, 2 * latent, **layers)
     decoder = mlp(latent + observation_size, action_size, **layers)
-    optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
-    checks = {
+    optimizer = optim.adam_optimizer(
+        config.learning_rate, weight_decay=config.weight_decay
+    )
+    batch_checks = {
         "owner": owner,
         "input_field": config.input,
         "observation_size": observation_size,
@@ -139,8 +80,8 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
         return decoder.apply(params["decoder"], jnp.concatenate([z, cond], axis=-1))
 
     def init(key: jax.Array, data: Batch) -> TrainState:
-        check_batch(data, where="init", **checks)
-        check_finite(data, owner=owner, fields=(config.input, "action"))
+        checks.check_batch(data, where="init", **batch_checks)
+        checks.check_finite(data, owner=owner, input_field=config.input)
         key_encoder, key_decoder = jax.random.split(key)
         normalizer = fit_normalizer(
             getattr(data, config.input),
@@ -160,12 +101,8 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
         )
 
     def loss_fn(params: Params, normalizer: Normalizer, batch: Batch, key):
-        n = normalizer
-        raw_cond = jnp.asarray(getattr(batch, config.input), jnp.float32)
-        cond = normalize(raw_cond, n.obs_mean, n.obs_std)
-        x = normalize(
-            jnp.asarray(batch.action, jnp.float32), n.action_mean, n.action_std
-        )
+        cond = normalizer.normalize_inputs(getattr(batch, config.input))
+        x = normalizer.normalize_actions(batch.action)
         stats = encoder.apply(params["encoder"], jnp.concatenate([x, cond], axis=-1))
         mean, log_var = stats[..., :latent], stats[..., latent:]
         z = losses.reparameterize(mean, log_var, key)
@@ -176,29 +113,20 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
     def update(
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
-        check_batch(batch, where="update", **checks)
+        checks.check_batch(batch, where="update", **batch_checks)
         (loss, (reconstruction, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.normalizer, batch, key
         )
-        grad_norm = optax.tree.norm(grads)
-        finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-
-        def keep_if_finite(new, old):
-            return jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
-
+        step = optim.guarded_step(optimizer, loss, grads, state.params, state.opt_state)
         state = state.replace(
-            params=keep_if_finite(params, state.params),
-            opt_state=keep_if_finite(opt_state, state.opt_state),
-            step=state.step + 1,
+            params=step.params, opt_state=step.opt_state, step=state.step + 1
         )
         metrics = {
             "vae/loss": loss,
             "vae/reconstruction": reconstruction,
             "vae/kl": kl,
-            "vae/grad_norm": grad_norm,
-            "train/nonfinite": 1.0 - finite.astype(jnp.float32),
+            "vae/grad_norm": step.grad_norm,
+            "train/nonfinite": 1.0 - step.finite.astype(jnp.float32),
         }
         return state, metrics
 
@@ -206,14 +134,13 @@ def make(config: VAEConfig, *, observation_size: int, action_size: int) -> Learn
         n = state.normalizer
 
         def act(observation: Observation, key: jax.Array) -> jax.Array:
-            raw_cond = jnp.asarray(getattr(observation, config.input), jnp.float32)
-            cond = normalize(raw_cond, n.obs_mean, n.obs_std)
+            cond = n.normalize_inputs(getattr(observation, config.input))
             if config.prior_sample:
                 z = jax.random.normal(key, (latent,), jnp.float32)
             else:
                 z = jnp.zeros((latent,), jnp.float32)
             action = decode(state.params, z, cond)
-            return denormalize(action, n.action_mean, n.action_std)
+            return n.denormalize_actions(action)
 
         return policies.stateless(act)
 

@@ -53,7 +53,9 @@ def test_bad_sizes_and_batches_name_the_field():
     state = learner.init(
         jax.random.key(2), Batch(data.obs, data.obs, jnp.zeros((8, 2)))
     )
-    with pytest.raises(ValueError, match="gan update: field 'action'"):
+    with pytest.raises(
+        ValueError, match=r"gan update: the dataset's action size \(field 'action'\)"
+    ):
         learner.update(state, data, jax.random.key(3))
 
 
