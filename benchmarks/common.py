@@ -177,3 +177,28 @@ def update_benchmarks_md(
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+
+
+def publish(
+    name: str,
+    title: str,
+    record: dict[str, Any],
+    table: str,
+    *,
+    out_dir: str | None = None,
+    benchmarks_md: bool = True,
+) -> None:
+    """Writes `results/<name>_<backend>/`, prints the table, updates BENCHMARKS.md.
+
+    `name` is the script's module name under `benchmarks/`; the section and
+    the default results folder carry the backend, so CPU and GPU figures of
+    one benchmark live side by side.
+    """
+    backend = record["environment"]["backend"]
+    write_results(out_dir or str(ROOT / "results" / f"{name}_{backend}"), record, table)
+    print("\n" + table)
+    if benchmarks_md:
+        update_benchmarks_md(
+            f"{name}_{backend}",
+            f"## {title} ({backend})\n\n`python -m benchmarks.{name}`\n\n{table}",
+        )

@@ -354,18 +354,14 @@ def main(argv):
         "ddpm_over_ddim": ratio,
         "skipped": measured["skipped"],
     }
-    backend = info["backend"]
-    out_dir = _OUT_DIR.value or str(
-        common.ROOT / "results" / f"inference_latency_{backend}"
+    common.publish(
+        "inference_latency",
+        "Inference latency",
+        record,
+        table,
+        out_dir=_OUT_DIR.value,
+        benchmarks_md=_UPDATE_MD.value,
     )
-    common.write_results(out_dir, record, table)
-    print("\n" + table)
-    if _UPDATE_MD.value:
-        common.update_benchmarks_md(
-            f"inference_latency_{backend}",
-            f"## Inference latency ({backend})\n\n"
-            f"`python -m benchmarks.inference_latency`\n\n{table}",
-        )
 
 
 if __name__ == "__main__":

@@ -255,18 +255,14 @@ def main(argv):
         "bc": bc_table,
         "dagger": dagger_row,
     }
-    backend = info["backend"]
-    out_dir = _OUT_DIR.value or str(
-        common.ROOT / "results" / f"learner_throughput_{backend}"
+    common.publish(
+        "learner_throughput",
+        "Learner throughput",
+        record,
+        table,
+        out_dir=_OUT_DIR.value,
+        benchmarks_md=_UPDATE_MD.value,
     )
-    common.write_results(out_dir, record, table)
-    print("\n" + table)
-    if _UPDATE_MD.value:
-        common.update_benchmarks_md(
-            f"learner_throughput_{backend}",
-            f"## Learner throughput ({backend})\n\n"
-            f"`python -m benchmarks.learner_throughput`\n\n{table}",
-        )
 
 
 if __name__ == "__main__":
