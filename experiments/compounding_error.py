@@ -30,25 +30,7 @@ from ilax import metrics as metrics_lib
 from ilax.algorithms import dagger, dart, interactive
 from ilax.algorithms.bc import BCConfig
 
-_TASKS = flags.DEFINE_list("tasks", ["kart_track", "cartpole"], "Tasks to run.")
-_SEEDS = flags.DEFINE_integer("seeds", 5, "Seeds per arm, vmapped in one program.")
-_ITERATIONS = flags.DEFINE_integer("iterations", 20, "Iterations per run.")
-_UPDATES = flags.DEFINE_integer(
-    "updates_per_iteration", 1000, "Learner updates after each aggregation."
-)
-_EVAL_ENVS = flags.DEFINE_integer(
-    "eval_envs", 10, "Episodes the learner drives alone after each refit."
-)
-_HIDDEN = flags.DEFINE_list(
-    "hidden_sizes",
-    ["64", "64"],
-    "Hidden widths of the learner's MLP; empty (--hidden_sizes=) for a linear "
-    "learner, the closest to the paper's ridge regression.",
-)
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir", str(common.ROOT / "results" / "compounding_error"), "Output folder."
-)
+FLAGS = flags.FLAGS
 
 # The quantity each task is judged by, read from the evaluation episodes, and
 # whether lower is better.
@@ -185,30 +167,57 @@ def table_rows(task: str, results: dict) -> list[dict]:
     return rows
 
 
+def define_flags() -> None:
+    """Defines the command line's flags.
+
+    Only when run as a script: importing this module (the tests do) next to
+    another script's flags must not clash in absl's global flag registry.
+    """
+    flags.DEFINE_list("tasks", ["kart_track", "cartpole"], "Tasks to run.")
+    flags.DEFINE_integer("seeds", 5, "Seeds per arm, vmapped in one program.")
+    flags.DEFINE_integer("iterations", 20, "Iterations per run.")
+    flags.DEFINE_integer(
+        "updates_per_iteration", 1000, "Learner updates after each aggregation."
+    )
+    flags.DEFINE_integer(
+        "eval_envs", 10, "Episodes the learner drives alone after each refit."
+    )
+    flags.DEFINE_list(
+        "hidden_sizes",
+        ["64", "64"],
+        "Hidden widths of the learner's MLP; empty (--hidden_sizes=) for a linear "
+        "learner, the closest to the paper's ridge regression.",
+    )
+    flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
+    flags.DEFINE_string(
+        "out_dir", str(common.ROOT / "results" / "compounding_error"), "Output folder."
+    )
+
+
 def main(argv):
     """Runs every arm on every task and writes the table and plots."""
     del argv
     common.setup_jax()
     info = common.environment_info()
-    out = pathlib.Path(_OUT_DIR.value)
+    out = pathlib.Path(FLAGS.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     settings = dict(
-        iterations=_ITERATIONS.value,
-        updates_per_iteration=_UPDATES.value,
-        eval_envs=_EVAL_ENVS.value,
-        hidden_sizes=tuple(int(h) for h in _HIDDEN.value),
+        iterations=FLAGS.iterations,
+        updates_per_iteration=FLAGS.updates_per_iteration,
+        eval_envs=FLAGS.eval_envs,
+        hidden_sizes=tuple(int(h) for h in FLAGS.hidden_sizes),
     )
-    record = {"settings": {**settings, "seeds": _SEEDS.value}, "environment": info}
+    record = {"settings": {**settings, "seeds": FLAGS.seeds}, "environment": info}
     markdown = []
-    for task in _TASKS.value:
-        key = jax.random.key(_SEED.value)
+    for task in FLAGS.tasks:
+        key = jax.random.key(FLAGS.seed)
         results, timing = {}, {}
         for arm in ARMS:
             results[arm], timing[arm] = run_arm(
                 task,
                 arm,
                 jax.random.fold_in(key, ARMS.index(arm)),
-                _SEEDS.value,
+                FLAGS.seeds,
                 **settings,
             )
             print(f"{task:10s} {arm:20s} {timing[arm]}", flush=True)
@@ -237,14 +246,14 @@ def main(argv):
             },
             xlabel="expert labels",
             ylabel=f"{headline} (learner alone)",
-            title=f"{task}: {_SEEDS.value} seeds, mean and 95% CI",
+            title=f"{task}: {FLAGS.seeds} seeds, mean and 95% CI",
             path=out / f"{task}.png",
             statistic="mean",
         )
     markdown.append(
         f"Learner: {_learner_name(settings['hidden_sizes'])}, "
-        f"{_UPDATES.value} Adam updates per iteration; "
-        f"{_SEEDS.value} seeds per arm (mean [95% bootstrap CI]); "
+        f"{FLAGS.updates_per_iteration} Adam updates per iteration; "
+        f"{FLAGS.seeds} seeds per arm (mean [95% bootstrap CI]); "
         f"{common.hardware_line(info)}."
     )
     common.write_results(out, record, "\n\n".join(markdown))
@@ -252,4 +261,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
