@@ -101,7 +101,6 @@ def time_paired(
     min_calls: int = 5,
     max_calls: int = 50,
     min_time_s: float = 2.0,
-    compiler_options: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Compiles several jitted programs, then times them in alternation.
 
@@ -109,8 +108,6 @@ def time_paired(
     virtual machine hits every program alike, and each round gives one
     paired ratio. Rounds continue until every program ran `min_calls` times
     and the timed calls took `min_time_s` altogether, or `max_calls` rounds.
-
-    `compiler_options` (XLA debug options) apply to every program alike.
 
     Returns:
       Per program: `compile_s`, `run_s` (median), `run_min_s`, `calls`, and
@@ -120,9 +117,7 @@ def time_paired(
     compiled = {}
     for name, fn in programs.items():
         start = time.perf_counter()
-        compiled[name] = fn.lower(*make_args(0)).compile(
-            compiler_options=compiler_options
-        )
+        compiled[name] = fn.lower(*make_args(0)).compile()
         compile_s = time.perf_counter() - start
         jax.block_until_ready(compiled[name](*make_args(0)))
         compiled[name] = (compiled[name], compile_s)

@@ -20,9 +20,7 @@ the ratios are medians of per-round ratios; compile time is reported apart.
   python -m benchmarks.env_throughput --tasks=pendulum --batch_sizes=1,256
 """
 
-import json
 import os
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -59,14 +57,6 @@ _MAX_CALL = flags.DEFINE_float(
     "than this at the speed of the previous batch size (the largest batches "
     "of the locomotion tasks on a small CPU); skipped sizes are listed.",
 )
-_DEFAULT_SCHEDULER_BELOW = flags.DEFINE_integer(
-    "xla_default_scheduler_below",
-    256,
-    "Below this many environments, compile every program with XLA:CPU's own "
-    "(concurrency-optimized) scheduler; from it up, with the deadlock "
-    "workaround of ilax.platform (it deadlocked halfcheetah at 1,000-4,096 "
-    "envs, and at batch 1 it slows the log-only rollout by about a quarter).",
-)
 _MIN_CALLS = flags.DEFINE_integer(
     "min_calls", 3, "Timed rounds at least, after a warm-up."
 )
@@ -81,13 +71,6 @@ _RATIO_TASKS = flags.DEFINE_list(
 _MIN_RATIO = flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
 _OUT_DIR = flags.DEFINE_string(
     "out_dir", None, "Results directory; default results/env_throughput_<backend>."
-)
-_REPLACE_ROWS = flags.DEFINE_bool(
-    "replace_rows",
-    False,
-    "Keep the rows of an existing results.json in the results directory and "
-    "replace only the (task, envs) rows measured now; every row records the "
-    "date and commit it was measured at.",
 )
 _UPDATE_MD = flags.DEFINE_bool(
     "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
@@ -137,11 +120,6 @@ def make_bare_program(env, num_envs: int, num_steps: int):
     return jax.jit(run)
 
 
-def scheduler_options(num_envs: int, default_below: int) -> dict[str, bool]:
-    """XLA options of one batch size's programs (the same for all three)."""
-    return {"xla_cpu_enable_concurrency_optimized_scheduler": num_envs < default_below}
-
-
 def measure(
     task: str, num_envs: int, num_steps: int, min_calls: int, min_time_s: float
 ):
@@ -154,22 +132,13 @@ def measure(
         "ilax_traj": make_ilax_program(env, num_envs, num_steps, trajectory=True),
         "bare": make_bare_program(env, num_envs, num_steps),
     }
-    options = scheduler_options(num_envs, _DEFAULT_SCHEDULER_BELOW.value)
-    if jax.default_backend() != "cpu":
-        options = {}
     timings = common.time_paired(
         programs,
         lambda i: (jax.random.key(i),),
         min_calls=min_calls,
         min_time_s=min_time_s,
-        compiler_options=options,
     )
-    row = {
-        "task": task,
-        "num_envs": num_envs,
-        "episode_length": episode_length,
-        "compiler_options": options,
-    }
+    row = {"task": task, "num_envs": num_envs, "episode_length": episode_length}
     for name, timing in timings.items():
         row[f"{name}_compile_s"] = timing["compile_s"]
         row[f"{name}_run_s"] = timing["run_s"]
@@ -216,45 +185,6 @@ def _format(rows, info, min_ratio, ratio_tasks):
     )
 
 
-def merge_with_previous(out_dir: str, rows: list, skipped: list):
-    """Old rows and skip notes of `out_dir`, with those measured now replaced."""
-    path = pathlib.Path(out_dir) / "results.json"
-    if not path.exists():
-        return rows, skipped
-    previous = json.loads(path.read_text())
-    stamp = {
-        "date": previous["environment"]["date"],
-        "commit": previous["environment"]["commit"],
-    }
-    measured = {(r["task"], r["num_envs"]) for r in rows}
-    kept = [
-        {"measured": stamp, **r}
-        for r in previous["rows"]
-        if (r["task"], r["num_envs"]) not in measured
-    ]
-    now = {f"{task} at {envs} envs" for task, envs in measured}
-    now |= {s.split(" (")[0] for s in skipped}
-    kept_skips = [s for s in previous.get("skipped", []) if s.split(" (")[0] not in now]
-    order = sorted(kept + rows, key=lambda r: (r["task"], r["num_envs"]))
-    return order, kept_skips + skipped
-
-
-def provenance_line(rows: list) -> str:
-    """Which rows were measured at which commit (several after --replace_rows)."""
-    groups: dict[tuple, list] = {}
-    for row in rows:
-        stamp = row.get("measured", {})
-        key = (stamp.get("commit", "?"), stamp.get("date", "?"))
-        groups.setdefault(key, []).append(row)
-    if len(groups) == 1:
-        return ""
-    parts = []
-    for (commit, date), group in groups.items():
-        envs = sorted({r["num_envs"] for r in group})
-        parts.append(f"commit {commit} ({date}): envs {', '.join(map(str, envs))}")
-    return "Rows measured at " + "; ".join(parts) + "."
-
-
 def main(argv):
     del argv
     common.setup_jax()
@@ -283,7 +213,6 @@ def main(argv):
                     continue
             row = measure(task, num_envs, num_steps, _MIN_CALLS.value, _MIN_TIME.value)
             row["num_steps"] = num_steps
-            row["measured"] = {"date": info["date"], "commit": info["commit"]}
             speed = max(row["ilax_steps_per_s"], speed or 0.0)
             rows.append(row)
             print(
@@ -294,14 +223,7 @@ def main(argv):
                 f"ratio {row['ratio']:.2f} / {row['ratio_traj']:.2f}",
                 flush=True,
             )
-    out_dir = _OUT_DIR.value or str(
-        common.ROOT / "results" / f"env_throughput_{backend}"
-    )
-    if _REPLACE_ROWS.value:
-        rows, skipped = merge_with_previous(out_dir, rows, skipped)
     table = _format(rows, info, _MIN_RATIO.value, _RATIO_TASKS.value)
-    if provenance_line(rows):
-        table += "\n\n" + provenance_line(rows)
     if skipped:
         table += (
             f"\n\nNot timed (a rollout would exceed {_MAX_CALL.value:.0f} s): "
@@ -327,6 +249,9 @@ def main(argv):
         "skipped": skipped,
         "ratio_floor_met": not below,
     }
+    out_dir = _OUT_DIR.value or str(
+        common.ROOT / "results" / f"env_throughput_{backend}"
+    )
     common.write_results(out_dir, record, table)
     print("\n" + table)
     if _UPDATE_MD.value:
@@ -346,11 +271,7 @@ def main(argv):
                 f"also returning the trajectory (data collection); **bare**: "
                 f"`lax.scan` over `vmap` of the same physics step with random "
                 f"controls. The floor of {_MIN_RATIO.value} holds ilax/bare for "
-                f"{', '.join(_RATIO_TASKS.value)} (in bold). On CPU, programs "
-                f"of fewer than {_DEFAULT_SCHEDULER_BELOW.value} environments "
-                f"are compiled with XLA's default scheduler and larger ones with "
-                f"ilax.platform's deadlock workaround, the same for all three "
-                f"programs. Files: "
+                f"{', '.join(_RATIO_TASKS.value)} (in bold). Files: "
                 f"`{os.path.relpath(out_dir, common.ROOT)}/`.",
                 "",
                 table,
