@@ -32,8 +32,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m ""
 
 lint: $(STAMP)
-	$(BIN)/ruff check ilax tests benchmarks
-	$(BIN)/ruff format --check ilax tests benchmarks
+	$(BIN)/ruff check ilax tests benchmarks experiments
+	$(BIN)/ruff format --check ilax tests benchmarks experiments
 
 # The full sweeps whose figures BENCHMARKS.md quotes.
 benchmarks: $(STAMP)
