@@ -13,9 +13,6 @@ never costs the last good one. A checkpoint that cannot be read back exactly
 warning, and the previous step is restored instead.
 """
 
-import dataclasses
-import hashlib
-import json
 import logging as std_logging
 import os
 import pathlib
@@ -29,6 +26,15 @@ import orbax.checkpoint as ocp
 from absl import logging
 
 import ilax
+from ilax.training.run_state import (  # noqa: F401  (re-exported)
+    _is_key,
+    _key_impl,
+    differences,
+    digest,
+    info_json,
+    layout,
+    to_savable,
+)
 
 _STATE, _META = "state", "meta"
 CORRUPT_DIR = "corrupt"
@@ -54,72 +60,6 @@ class CheckpointError(RuntimeError):
 
 class CheckpointMismatchError(CheckpointError):
     """A checkpoint belongs to a different run (algorithm, config, shapes)."""
-
-
-def _is_key(leaf: Any) -> bool:
-    return jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
-
-
-def _key_impl(abstract_key: jax.ShapeDtypeStruct):
-    # `jax.random.key_impl` needs a key array; a tracer of the abstract key is one.
-    found = []
-
-    def record(key):
-        found.append(jax.random.key_impl(key))
-        return 0
-
-    jax.eval_shape(record, abstract_key)
-    return found[0]
-
-
-def to_savable(state: Any) -> Any:
-    """The state on the host, typed keys replaced by their key data."""
-    state = jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, state)
-    return jax.tree.map(np.asarray, jax.device_get(state))
-
-
-def layout(abstract_state: Any) -> dict[str, str]:
-    """`{path: "dtype[shape]"}` of every leaf, the identity a checkpoint checks."""
-    leaves = jax.tree_util.tree_leaves_with_path(abstract_state)
-    return {
-        jax.tree_util.keystr(path): f"{leaf.dtype}{list(leaf.shape)}"
-        for path, leaf in leaves
-    }
-
-
-def digest(savable: Any) -> str:
-    """SHA-256 over the dtype, shape and bytes of every leaf, in tree order."""
-    hasher = hashlib.sha256()
-    for leaf in jax.tree.leaves(savable):
-        leaf = np.ascontiguousarray(leaf)
-        hasher.update(f"{leaf.dtype}{leaf.shape}".encode())
-        hasher.update(leaf.tobytes())
-    return hasher.hexdigest()
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict):
-        flat = {}
-        for name, value in tree.items():
-            flat.update(_flatten(value, f"{prefix}{name}."))
-        return flat
-    return {prefix[:-1]: tree}
-
-
-def differences(
-    saved: dict[str, Any], expected: dict[str, Any], ignore: tuple[str, ...] = ()
-) -> list[str]:
-    """Lines `key: checkpoint has X, this run has Y` for every differing leaf."""
-    saved_flat, expected_flat = _flatten(saved), _flatten(expected)
-    lines = []
-    for name in sorted(set(saved_flat) | set(expected_flat)):
-        if name in ignore:
-            continue
-        have = saved_flat.get(name, "<missing>")
-        want = expected_flat.get(name, "<missing>")
-        if have != want:
-            lines.append(f"{name}: checkpoint has {have!r}, this run has {want!r}")
-    return lines
 
 
 class Checkpointer:
@@ -389,16 +329,3 @@ class Checkpointer:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def info_json(value: Any) -> Any:
-    """`value` made JSON-comparable: dataclasses to dicts, tuples to lists."""
-    return json.loads(json.dumps(value, default=_to_json))
-
-
-def _to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    if isinstance(value, np.generic | np.ndarray):
-        return value.tolist()
-    return repr(value)
