@@ -19,7 +19,7 @@ import ilax
 import ilax.metrics
 from benchmarks import common
 from ilax import envs, experts
-from ilax.algorithms import aggregate, bc, dagger
+from ilax.algorithms import aggregate, bc, dagger, interactive
 from ilax.types import Batch, Observation
 
 _BATCHES = flags.DEFINE_list(
@@ -98,9 +98,7 @@ def dagger_programs(env, expert, num_envs, steps, refit_updates):
         beta_schedule="exponential",
     )
     trainer = dagger.make_trainer(config, env, expert)
-    learner = bc.make(
-        _LEARNER, observation_size=env.observation_size, action_size=env.action_size
-    )
+    learner = interactive.default_learner(config, env)  # the trainer's own learner
     state = trainer.init(jax.random.key(0))
     state, _ = jax.jit(trainer.step)(state, None)  # past iteration 0: learner acts
 
