@@ -175,7 +175,7 @@ class Checkpointer:
         deadline = time.monotonic() + 60.0
         for thread in set(threading.enumerate()) - self._threads_before:
             if thread is not current and not thread.daemon:
-                thread.join(max(0.0, deadline - time.monotonic()))
+                _join_until(thread, deadline)
         self._manager.reload()
         return CheckpointError(
             f"saving checkpoint {step} in {self.directory} failed: {error}; "
@@ -329,3 +329,20 @@ class Checkpointer:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _join_until(thread: threading.Thread, deadline: float) -> None:
+    """Joins `thread`, waiting until `deadline` (monotonic seconds) at most.
+
+    `threading.enumerate` also lists threads that are still starting, and
+    joining one of those raises RuntimeError; such a thread is retried until
+    it has started or the deadline passes.
+    """
+    while True:
+        try:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            return
+        except RuntimeError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.01)

@@ -1,6 +1,8 @@
 """Checkpoints: exact round trips, mismatch messages, corruption, failed saves."""
 
 import pathlib
+import threading
+import time
 
 import jax
 import jax.numpy as jnp
@@ -187,6 +189,18 @@ def test_failed_save_keeps_the_last_good_checkpoint(tmp_path, key, monkeypatch):
     with Checkpointer(tmp_path, max_to_keep=1) as checkpointer:
         assert checkpointer.steps() == [2]
         assert_same(checkpointer.restore(abstract, INFO)[0], later)
+
+
+def test_failed_save_waits_for_a_writer_thread_that_is_still_starting():
+    # threading.enumerate lists a thread that is being started; joining it then
+    # raises RuntimeError. Seen in CI when a save failed right away.
+    finished = threading.Event()
+    writer = threading.Thread(target=lambda: (time.sleep(0.05), finished.set()))
+    starter = threading.Timer(0.05, writer.start)
+    starter.start()
+    checkpoints._join_until(writer, time.monotonic() + 10.0)
+    assert finished.is_set()
+    starter.join()
 
 
 def test_unserializable_state_fails_before_writing(tmp_path, key):
