@@ -17,6 +17,7 @@ _MODULES = (
     "ilax.algorithms.bc.trainer",
     "ilax.algorithms.dagger.learner",
     "ilax.algorithms.dart.learner",
+    "ilax.algorithms.generative",
 )
 
 TrainerFactory = Callable[[Any, Env, Policy], Trainer]

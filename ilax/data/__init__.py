@@ -9,6 +9,7 @@ from ilax.data.dataset import (
     from_trajectory,
     sample_batch,
     sample_windows,
+    windows_at,
     validate,
 )
 from ilax.data.hdf5 import load, load_metadata, save
@@ -30,6 +31,7 @@ __all__ = [
     "normalize",
     "sample_batch",
     "sample_windows",
+    "windows_at",
     "save",
     "validate",
 ]

@@ -333,6 +333,13 @@ def sample_windows(
         if value < 1:
             raise ValueError(f"sample_windows: {name} must be >= 1; got {value}")
     step = jax.random.randint(key, (batch_size,), 0, dataset.num_steps)
+    return windows_at(dataset, step, obs_horizon, action_horizon)
+
+
+def windows_at(
+    dataset: Dataset, step: jax.Array, obs_horizon: int, action_horizon: int
+) -> Window:
+    """The windows around the given flat step indices `[B]` (see `Window`)."""
     episode = dataset.episode_index[step]
     first = dataset.episode_start[episode][:, None]
     end = (dataset.episode_start[episode] + dataset.episode_length[episode])[:, None]

@@ -129,8 +129,9 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
             loss = losses.discriminator_loss(real_logits, fake_logits)
             return loss, (jax.nn.sigmoid(real_logits), jax.nn.sigmoid(fake_logits))
 
-        def discriminator_step(carry, step_key):
+        def discriminator_step(carry, index):
             params, opt_state, finite = carry
+            step_key = jax.random.fold_in(key_discriminator, index)
             fake = generate(state.generator_params, cond, step_key)
             (loss, (d_real, d_fake)), grads = jax.value_and_grad(
                 discriminator_loss, has_aux=True
@@ -151,7 +152,9 @@ def make(config: GANConfig, *, observation_size: int, action_size: int) -> Learn
                 state.discriminator_opt_state,
                 jnp.bool_(True),
             ),
-            jax.random.split(key_discriminator, config.discriminator_steps),
+            # Indices and fold_in, not split keys: jax's key-reuse checker
+            # (jax 0.10) flags a scan over a key array once seeds are vmapped.
+            jnp.arange(config.discriminator_steps, dtype=jnp.uint32),
         )
 
         def generator_objective(params):
