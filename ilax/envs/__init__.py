@@ -12,6 +12,7 @@ for _module in (
     "cartpole",
     "reacher",
     "two_ways",
+    "slot",
     "kart_track",
     "locomotion",
 ):
