@@ -114,8 +114,12 @@ def demonstrations(
     return dataset
 
 
-def _training_view(dataset: data_lib.Dataset, chunk: chunking.ChunkConfig | None):
-    """Every step of the dataset as the learner sees it (flattened windows)."""
+def training_view(dataset: data_lib.Dataset, chunk: chunking.ChunkConfig | None):
+    """Every step of `dataset` as the flat learner sees it, as a `Batch`.
+
+    With a chunk config the rows are flattened windows
+    (`ilax.chunking.flatten_window`).
+    """
     if chunk is None:
         return Batch(
             obs=dataset.obs, privileged=dataset.privileged, action=dataset.action
@@ -139,6 +143,39 @@ def active_chunk(config) -> chunking.ChunkConfig | None:
     chunk.check()
     single = chunk.obs_horizon == 1 and chunk.prediction_horizon == 1
     return None if single and not chunk.temporal_ensembling else chunk
+
+
+def build_learners(
+    config: OfflineTrainConfig, env: Env, make: LearnerFactory
+) -> tuple[Learner, Learner]:
+    """The flat learner of `config` and the learner the trainer runs.
+
+    The flat learner reads flattened histories `[To * O]` (or `[To * P]`)
+    and predicts flattened chunks `[Tp * A]`; with a chunk config the second
+    is `ilax.chunking.chunk_learner` around it (over `Window`s, acting with
+    a chunked policy), without one both are the same learner.
+    """
+    chunk = active_chunk(config)
+    to, tp = (1, 1) if chunk is None else (chunk.obs_horizon, chunk.prediction_horizon)
+    input_size = (
+        env.privileged_size
+        if getattr(config.learner, "input", "obs") == "privileged"
+        else env.observation_size
+    )
+    flat = make(
+        config.learner,
+        observation_size=to * input_size,
+        action_size=tp * env.action_size,
+    )
+    if chunk is None:
+        return flat, flat
+    return flat, chunking.chunk_learner(
+        flat,
+        chunk,
+        observation_size=env.observation_size,
+        privileged_size=env.privileged_size,
+        action_size=env.action_size,
+    )
 
 
 def make_trainer_from_dataset(
@@ -171,20 +208,8 @@ def make_trainer_from_dataset(
             "episodes)"
         )
     input_field = getattr(learner_config, "input", "obs")
-    view = _training_view(dataset, chunk)
-    learner = make(
-        learner_config,
-        observation_size=getattr(view, input_field).shape[1],
-        action_size=view.action.shape[1],
-    )
-    if chunk is not None:
-        learner = chunking.chunk_learner(
-            learner,
-            chunk,
-            observation_size=env.observation_size,
-            privileged_size=env.privileged_size,
-            action_size=env.action_size,
-        )
+    view = training_view(dataset, chunk)
+    _, learner = build_learners(config, env, make)
     normalizer = fit_normalizer(
         getattr(view, input_field),
         view.action,

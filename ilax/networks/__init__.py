@@ -4,7 +4,9 @@ Learners see parameters as plain nested dicts of arrays and distributions as
 NamedTuples of arrays with pure functions over them.
 """
 
+from ilax.networks.act import act_decoder, act_encoder
 from ilax.networks.core import Network, from_nnx
+from ilax.networks.denoisers import mlp_denoiser, sinusoidal_embedding
 from ilax.networks.distributions import (
     Gaussian,
     MixtureOfGaussians,
@@ -21,13 +23,32 @@ from ilax.networks.distributions import (
 )
 from ilax.networks.heads import bound_log_std, gaussian_mlp, mixture_mlp
 from ilax.networks.mlp import ACTIVATIONS, MLP, mlp
+from ilax.networks.transformer import (
+    Attention,
+    AttentionBlock,
+    DecoderLayer,
+    EncoderLayer,
+    FeedForwardBlock,
+    TransformerDecoder,
+    TransformerEncoder,
+)
+from ilax.networks.unet1d import unet_denoiser
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "Attention",
+    "AttentionBlock",
+    "DecoderLayer",
+    "EncoderLayer",
+    "FeedForwardBlock",
     "Gaussian",
     "MixtureOfGaussians",
     "Network",
+    "TransformerDecoder",
+    "TransformerEncoder",
+    "act_decoder",
+    "act_encoder",
     "bound_log_std",
     "from_nnx",
     "gaussian_log_prob",
@@ -41,6 +62,9 @@ __all__ = [
     "mixture_sample",
     "mixture_weights",
     "mlp",
+    "mlp_denoiser",
     "mode",
     "sample",
+    "sinusoidal_embedding",
+    "unet_denoiser",
 ]
