@@ -46,6 +46,7 @@ experiments: $(STAMP)
 	$(BIN)/python -m experiments.compounding_error --tasks=kart_track --hidden_sizes= \
 		--out_dir=results/compounding_error_linear
 	$(BIN)/python -m experiments.compounding_error
+	$(BIN)/python -m experiments.generative_2d
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -1,0 +1,82 @@
+"""The 2-D generative experiment in miniature: the direction of its claim.
+
+Eight Gaussians, diffusion only (DDPM-100 and the clipped DDIM-10), 2 seeds
+of 2,000 updates at a faster setting than the experiment's defaults (64x64,
+learning rate 3e-3, EMA decay 0.99; at the defaults' 1e-3 and 0.995 the net
+still covers no mode after 2,000 updates). Measured on CPU (key 0): DDPM
+covers 8 of 8 modes in both seeds with energy distance 0.013 and 0.023, the
+moment-matched Gaussian 0.091 and 0.112, the data-vs-data floor 0.002 and
+0.009; 45% of the DDPM samples lie off-mode (the Gaussian's 97%).
+"""
+
+import jax
+import numpy as np
+import pytest
+
+from experiments import generative_2d
+
+DDPM = "diffusion DDPM-100"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return generative_2d.run_dataset(
+        "eight_gaussians",
+        jax.random.key(0),
+        seeds=2,
+        updates=2000,
+        batch_size=256,
+        num_train=5000,
+        num_samples=1000,
+        hidden_sizes=(64, 64),
+        methods=(DDPM, generative_2d.DDIM_CLIPPED),
+        overrides={"diffusion": {"learning_rate": 3e-3, "ema_decay": 0.99}},
+    )
+
+
+def test_diffusion_covers_the_modes(result):
+    ddpm = result["metrics"][DDPM]
+    assert np.all(ddpm["modes_covered"] >= 6), ddpm["modes_covered"]
+    assert np.all(ddpm["nonfinite_samples"] == 0)
+    # Far fewer samples between the modes than a unimodal fit puts there.
+    gaussian = result["metrics"][generative_2d.GAUSSIAN]
+    assert np.all(ddpm["off_mode_fraction"] < 0.75), ddpm["off_mode_fraction"]
+    assert np.all(gaussian["off_mode_fraction"] > 0.9)
+    assert np.all(gaussian["modes_covered"] == 0)
+
+
+def test_diffusion_beats_a_moment_matched_gaussian(result):
+    ddpm = result["metrics"][DDPM]["energy_distance"]
+    gaussian = result["metrics"][generative_2d.GAUSSIAN]["energy_distance"]
+    floor = result["metrics"][generative_2d.FLOOR]["energy_distance"]
+    # Measured ratios 0.14 and 0.20; the floor is below both.
+    assert np.all(ddpm < 0.5 * gaussian), (ddpm, gaussian)
+    assert np.all(floor < ddpm), (floor, ddpm)
+
+
+def test_floor_is_the_data_itself(result):
+    floor = result["metrics"][generative_2d.FLOOR]
+    assert np.all(floor["modes_covered"] == 8)
+    # Four mode stds out, the data leaves a mode with probability 3e-4.
+    assert np.all(floor["off_mode_fraction"] < 0.005)
+    np.testing.assert_allclose(floor["mode_mass"].sum(axis=1), 1.0, atol=0.005)
+
+
+def test_every_method_has_a_row_and_a_panel(result, tmp_path):
+    rows = generative_2d.table_rows("eight_gaussians", result)
+    assert [row["method"] for row in rows] == [
+        DDPM,
+        generative_2d.DDIM_CLIPPED,
+        generative_2d.GAUSSIAN,
+        generative_2d.FLOOR,
+    ]
+    assert rows[0]["train s"] != "-" and rows[-1]["train s"] == "-"
+    assert rows[0]["modes covered (of 8)"].value == pytest.approx(
+        float(np.mean(result["metrics"][DDPM]["modes_covered"]))
+    )
+    # The constant observation's std of 0 is floored at min_std.
+    np.testing.assert_allclose(
+        result["train"]["diffusion"]["normalizer obs_std"], [[0.01], [0.01]]
+    )
+    path = generative_2d.plot_samples({"eight_gaussians": result}, tmp_path / "s.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
