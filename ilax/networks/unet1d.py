@@ -22,6 +22,24 @@ _DOWN_KERNEL = 3
 _UP_KERNEL = 4
 
 
+def same_conv(conv: nnx.Conv, x: jax.Array) -> jax.Array:
+    """`conv(x)` for a stride-1 "SAME" `nnx.Conv` over `[B, L, C]`, fast for any L.
+
+    XLA's CPU convolution runs 50 to 100 times slower when the sequence is
+    shorter than the kernel (measured: width 5 over 4 steps of 256 channels,
+    1 GFLOP/s against 45 at 5 steps), which is the default U-Net's coarsest
+    level at horizon 16. There the same sum is one matrix product over the
+    stacked shifted copies of the zero-padded input.
+    """
+    kernel = conv.kernel[...]
+    width, length = kernel.shape[0], x.shape[-2]
+    if length >= width:
+        return conv(x)
+    padded = jnp.pad(x, ((0, 0), ((width - 1) // 2, width // 2), (0, 0)))
+    windows = jnp.concatenate([padded[:, i : i + length] for i in range(width)], -1)
+    return windows @ kernel.reshape(-1, kernel.shape[-1]) + conv.bias[...][None, None]
+
+
 class ConvBlock(nnx.Module):
     """Conv1d -> GroupNorm -> Mish over `[B, L, C]` (channels last)."""
 
@@ -31,7 +49,7 @@ class ConvBlock(nnx.Module):
         self.norm = nnx.GroupNorm(out_size, num_groups=groups, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return jax.nn.mish(self.norm(self.conv(x)))
+        return jax.nn.mish(self.norm(same_conv(self.conv, x)))
 
 
 class FiLMResidualBlock(nnx.Module):
@@ -135,8 +153,9 @@ class UNet1D(nnx.Module):
                 x = self.downsample[level](x)
         for b in self.mid:
             x = b(x, c)
-        # As in the paper, the finest level's output (skips[0]) is not
-        # concatenated again: the up path ends at its resolution instead.
+        # As in Chi et al.'s network, the up path concatenates the outputs of
+        # every level but the finest: skips[0] reaches the output only
+        # through the coarser levels.
         for blocks, upsample, skip in zip(
             self.up, self.upsample, reversed(skips[1:]), strict=True
         ):

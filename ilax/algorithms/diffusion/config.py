@@ -7,6 +7,7 @@ from ilax.algorithms.checks import check_network_fields
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
+DENOISERS = ("mlp", "unet")
 
 # The largest alpha_T accepted: sqrt(0.02) = 0.14, so the data still visible
 # in z_T is at most a seventh of its scale and starting from N(0, I) is sound.
@@ -28,12 +29,28 @@ class DiffusionConfig:
     schedule whose alpha_T exceeds 0.02)."""
     beta_end: float = 0.02
     """beta_T of the `linear` schedule."""
+    denoiser: str = "mlp"
+    """The noise predictor: `mlp` (on the flattened action) or `unet`
+    (Diffusion Policy's 1-D temporal U-Net over the `horizon` steps of a
+    flattened action chunk)."""
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Widths of the MLP denoiser's hidden layers."""
     time_embedding: int = 64
     """Width of the sinusoidal embedding of the diffusion step (even)."""
     activation: str = "silu"
-    """Hidden-layer activation: relu, tanh, gelu, silu or elu."""
+    """Hidden-layer activation of the MLP denoiser: relu, tanh, gelu, silu or
+    elu."""
+    horizon: int = 1
+    """Actions per sample: the action is a row-major chunk of `horizon` steps
+    of `action_size / horizon` each. The U-Net convolves over these steps; the
+    MLP ignores it."""
+    down_sizes: tuple[int, ...] = (64, 128, 256)
+    """Channels of the U-Net's levels, finest first; each level after the
+    first halves the (zero-padded) horizon. Chi et al. use (256, 512, 1024)."""
+    kernel_size: int = 5
+    """Width of the U-Net's temporal convolutions."""
+    groups: int = 8
+    """GroupNorm groups of the U-Net; must divide every entry of `down_sizes`."""
     learning_rate: float = 1e-3
     """Adam(W) step size."""
     weight_decay: float = 0.0
@@ -57,6 +74,7 @@ class DiffusionConfig:
         owner = type(self).__name__
         config_lib.check_choice(owner, "schedule", self.schedule, SCHEDULES)
         config_lib.check_choice(owner, "sampler", self.sampler, SAMPLERS)
+        config_lib.check_choice(owner, "denoiser", self.denoiser, DENOISERS)
         check_network_fields(self)
         config_lib.check_fields(
             self,
@@ -66,12 +84,27 @@ class DiffusionConfig:
                 "learning_rate",
                 "ddim_steps",
                 "min_std",
+                "horizon",
+                "kernel_size",
+                "groups",
             ),
             non_negative=("weight_decay",),
         )
         if self.time_embedding % 2:
             raise ValueError(
                 f"{owner}.time_embedding must be even; got {self.time_embedding}"
+            )
+        if not self.down_sizes or not all(
+            isinstance(c, int) and c > 0 for c in self.down_sizes
+        ):
+            raise ValueError(
+                f"{owner}.down_sizes must be positive ints, at least one; got "
+                f"{self.down_sizes!r}"
+            )
+        if any(c % self.groups for c in self.down_sizes):
+            raise ValueError(
+                f"{owner}.groups must divide every entry of down_sizes "
+                f"{tuple(self.down_sizes)}; got {self.groups}"
             )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(

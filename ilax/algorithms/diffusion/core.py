@@ -115,10 +115,15 @@ def ddpm_sample(
 
 
 def ddim_timesteps(num_train_steps: int, num_steps: int) -> jax.Array:
-    """The evenly spaced subsequence T = tau_K > ... > tau_1 = 1 of 1..T, `[K]`.
+    """The subsequence tau_K > ... > tau_1 = 1 of 1..T with stride T // K, `[K]`.
 
-    Rounding `linspace(1, T, K)` keeps both ends, so the chain starts from
-    the schedule's noisiest step and ends at its cleanest.
+    tau_k = 1 + (k - 1) * (T // K): the "leading" spacing of DDIM
+    implementations (diffusers' default, which Diffusion Policy samples
+    with). It ends at the cleanest step and, for K < T, starts below T: at
+    t = T the cosine schedule's sqrt(alpha_T) is ~5e-4, so a first step there
+    turns a small error of a learned noise predictor into a huge x0 estimate
+    (measured on 2-D data: energy distance 23-30x100 from T, against 0.2-0.3
+    for DDPM-100). For K = T it is every step.
 
     Raises:
       ValueError: `num_steps` outside 1..T.
@@ -128,10 +133,8 @@ def ddim_timesteps(num_train_steps: int, num_steps: int) -> jax.Array:
             f"ddim_sample: num_steps must be an int in 1..{num_train_steps} (the "
             f"schedule's T); got {num_steps!r}"
         )
-    if num_steps == 1:
-        return jnp.array([num_train_steps], jnp.int32)
-    grid = jnp.linspace(num_train_steps, 1.0, num_steps)
-    return jnp.round(grid).astype(jnp.int32)
+    stride = num_train_steps // num_steps
+    return (1 + stride * jnp.arange(num_steps - 1, -1, -1)).astype(jnp.int32)
 
 
 def ddim_sample(
@@ -145,7 +148,7 @@ def ddim_sample(
     *,
     clip_x0: float | None = None,
 ) -> jax.Array:
-    """Deterministic DDIM (eta = 0) on `num_steps` evenly spaced steps of 1..T.
+    """Deterministic DDIM (eta = 0) on `num_steps` steps of 1..T (`ddim_timesteps`).
 
     From z_T ~ N(0, I), each step from t to the next smaller s (s = 0 after
     the last) predicts x0_hat = (z_t - sqrt(1 - alpha_t) g) / sqrt(alpha_t)

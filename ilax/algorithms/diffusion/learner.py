@@ -1,10 +1,13 @@
 """A conditional DDPM policy as a `Learner`: init, update and make_policy, all pure.
 
-An MLP noise predictor g(z_t, t, obs) is trained with Algorithm 20.1 on
+A noise predictor g(z_t, t, obs) is trained with Algorithm 20.1 on
 normalized expert actions, conditioned on the normalized `obs`; the policy
 samples one action per environment with Algorithm 20.2 (or DDIM) using an
-exponential moving average of the parameters. The normalizer (shared with
-behavior cloning) is fitted once, in `init`. A step whose loss or gradients
+exponential moving average of the parameters. The predictor is an MLP on the
+flattened action, or (`denoiser="unet"`) Diffusion Policy's temporal U-Net,
+which reads the action as a row-major chunk of `horizon` steps (the layout of
+`ilax.chunking.flatten_window`) and convolves over them. The normalizer
+(shared with behavior cloning) is fitted once, in `init`. A step whose loss or gradients
 are not finite leaves the parameters, their average and the optimizer state
 untouched and says so in `train/nonfinite`.
 """
@@ -24,7 +27,9 @@ from ilax.algorithms.diffusion.schedule import (
     linear_schedule,
 )
 from ilax.data.normalizer import Normalizer, fit_normalizer
+from ilax.networks.core import Network
 from ilax.networks.denoisers import mlp_denoiser
+from ilax.networks.unet1d import unet_denoiser
 from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
 
 
@@ -61,6 +66,39 @@ def make_schedule(config: DiffusionConfig) -> Schedule:
     return schedule
 
 
+def make_denoiser(
+    config: DiffusionConfig, *, observation_size: int, action_size: int
+) -> Network:
+    """The config's noise predictor `apply(params, z, t, obs) -> eps_hat`.
+
+    Raises:
+      ValueError: with the U-Net, a `horizon` that does not divide
+        `action_size`, naming both.
+    """
+    if config.denoiser == "mlp":
+        return mlp_denoiser(
+            action_size,
+            observation_size,
+            hidden_sizes=tuple(config.hidden_sizes),
+            time_embedding=config.time_embedding,
+            activation=config.activation,
+        )
+    if action_size % config.horizon:
+        raise ValueError(
+            f"DiffusionConfig.horizon must divide action_size ({action_size}) into "
+            f"equal steps; got {config.horizon}"
+        )
+    return unet_denoiser(
+        action_size,
+        observation_size,
+        horizon=config.horizon,
+        down_sizes=tuple(config.down_sizes),
+        kernel_size=config.kernel_size,
+        groups=config.groups,
+        time_embedding=config.time_embedding,
+    )
+
+
 def make(
     config: DiffusionConfig, *, observation_size: int, action_size: int
 ) -> Learner:
@@ -69,7 +107,8 @@ def make(
     Args:
       config: the settings; read once here.
       observation_size: width of `obs`, the conditioning.
-      action_size: width of the actions.
+      action_size: width of the actions (for the U-Net, a flattened chunk of
+        `config.horizon` steps).
 
     Returns:
       `Learner(init, update, make_policy)`. `update`'s metrics are
@@ -91,12 +130,8 @@ def make(
         "action_size": action_size,
     }
     schedule = make_schedule(config)
-    network = mlp_denoiser(
-        action_size,
-        observation_size,
-        hidden_sizes=tuple(config.hidden_sizes),
-        time_embedding=config.time_embedding,
-        activation=config.activation,
+    network = make_denoiser(
+        config, observation_size=observation_size, action_size=action_size
     )
     optimizer = optim.adam_optimizer(
         config.learning_rate, weight_decay=config.weight_decay
