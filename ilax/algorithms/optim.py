@@ -75,3 +75,38 @@ def guarded_step(
         grad_norm=grad_norm,
         finite=finite,
     )
+
+
+def latent_variable_update(
+    family: str, optimizer: optax.GradientTransformation, loss_fn, state, batch, key
+):
+    """One guarded step of a latent-variable loss (the CVAE's and ACT's).
+
+    Args:
+      family: the metrics' prefix (`vae`, `act`).
+      optimizer: the optax optimizer of `state.params`.
+      loss_fn: `(params, normalizer, batch, key) -> (loss, (reconstruction,
+        kl))`.
+      state: a train state with `params`, `opt_state`, `step`, `normalizer`.
+      batch: the minibatch.
+      key: a typed key for the loss (the latent's draw).
+
+    Returns:
+      `(state, metrics)` with `<family>/loss`, `/reconstruction`, `/kl`,
+      `/grad_norm` and `train/nonfinite`; a non-finite step keeps the state.
+    """
+    (loss, (reconstruction, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, state.normalizer, batch, key
+    )
+    step = guarded_step(optimizer, loss, grads, state.params, state.opt_state)
+    state = state.replace(
+        params=step.params, opt_state=step.opt_state, step=state.step + 1
+    )
+    metrics = {
+        f"{family}/loss": loss,
+        f"{family}/reconstruction": reconstruction,
+        f"{family}/kl": kl,
+        f"{family}/grad_norm": step.grad_norm,
+        "train/nonfinite": 1.0 - step.finite.astype(jnp.float32),
+    }
+    return state, metrics

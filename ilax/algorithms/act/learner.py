@@ -182,21 +182,9 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
         checks.check_batch(batch, where="update", **batch_checks)
-        (loss, (reconstruction, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, state.normalizer, batch, key
+        return optim.latent_variable_update(
+            "act", optimizer, loss_fn, state, batch, key
         )
-        step = optim.guarded_step(optimizer, loss, grads, state.params, state.opt_state)
-        state = state.replace(
-            params=step.params, opt_state=step.opt_state, step=state.step + 1
-        )
-        metrics = {
-            "act/loss": loss,
-            "act/reconstruction": reconstruction,
-            "act/kl": kl,
-            "act/grad_norm": step.grad_norm,
-            "train/nonfinite": 1.0 - step.finite.astype(jnp.float32),
-        }
-        return state, metrics
 
     def make_policy(state: TrainState) -> Policy:
         n = state.normalizer

@@ -1,0 +1,365 @@
+r"""Generative policies on multimodal demonstrations (two_ways).
+
+The claim of Diffusion Policy (Chi et al. 2023): with demonstrations that go
+around an obstacle on the left or on the right at random, a diffusion policy
+over action chunks commits to one side per episode and covers both, while
+regression with an MSE loss averages the two modes and fails. Every arm
+trains on the same demonstrations (one collection per demonstration count),
+all seeds of an arm vmapped in one jitted program, and is judged on:
+
+- success, the fraction of successful episodes going left, and dithering
+  (episodes whose lateral side changes while passing the obstacle,
+  |y| < 0.4, before the episode ends);
+- the energy distance between the expert's actions and the policy's first
+  predicted actions at the states of held-out demonstrations (one sample per
+  state; a policy that averages the modes puts its actions between them);
+- sample efficiency: the fewest demonstrations (of `--demos`) at which the
+  seeds' mean success reaches 80%;
+- ease of training: the spread of success over seeds and the coefficient of
+  variation of the training loss over the second half of training;
+- training time (compile apart) and the latency of one policy step at
+  batch 1 (mean over 64 steps, so chunked policies amortize their
+  predictions as they run).
+
+    python -m experiments.generative_policies                # CPU defaults
+    python -m experiments.generative_policies --demos=10,25,50,100,200 \
+        --updates=20000 --seeds=5                            # the full sweep
+
+Writes results/generative_policies/: results.json, results.md.
+"""
+
+import dataclasses
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from benchmarks import common
+from ilax import data as data_lib
+from ilax import envs, experts, rollout
+from ilax import metrics as metrics_lib
+from ilax.algorithms import act, bc, diffusion, gan, offline, registry, vae
+from ilax.chunking import ChunkConfig
+from ilax.metrics import sample_quality
+from ilax.types import Observation
+
+FLAGS = flags.FLAGS
+TASK = "two_ways"
+# Diffusion Policy's horizons (To, Tp, Ta) = (2, 16, 8).
+DP_CHUNK = ChunkConfig(obs_horizon=2, prediction_horizon=16, action_horizon=8)
+# The CVAE, GAN and ACT arms execute 8-action chunks from one observation.
+GEN_CHUNK = ChunkConfig(obs_horizon=1, prediction_horizon=8, action_horizon=8)
+SINGLE = ChunkConfig()
+# Sized for a CPU run: a quarter of the U-Net widths the reference notes
+# suggest for this task (64, 128, 256) (4 channels per group), and a small
+# ACT (d 64, one layer each, the paper's kl_weight 10 collapses the latent
+# on toy data: see README).
+UNET = {"denoiser": "unet", "horizon": 16, "down_sizes": (16, 32, 64), "groups": 4}
+SMALL_ACT = {
+    "chunk_size": 8,
+    "model_size": 64,
+    "num_heads": 4,
+    "feedforward_size": 256,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "learning_rate": 1e-3,
+}
+
+
+def arms() -> dict:
+    """Arm name: (algorithm, learner overrides, chunk config)."""
+    table = {
+        "BC-MSE": ("bc", {"loss": "mse"}, SINGLE),
+        "BC-GMM": ("bc", {"loss": "gmm", "num_components": 5}, SINGLE),
+        "CVAE (Ta=8)": ("cvae", {"kl_weight": 0.1, "prior_sample": True}, GEN_CHUNK),
+        "GAN (Ta=8)": ("gan", {}, GEN_CHUNK),
+        "DDPM-100 MLP (Ta=8)": ("diffusion", {"sampler": "ddpm"}, DP_CHUNK),
+        "DDIM-10 MLP (Ta=8)": ("diffusion", {"sampler": "ddim"}, DP_CHUNK),
+        "DDPM-100 MLP (Ta=1)": (
+            "diffusion",
+            {"sampler": "ddpm"},
+            dataclasses.replace(DP_CHUNK, action_horizon=1),
+        ),
+        "DDPM-100 U-Net (Ta=8)": (
+            "diffusion",
+            {"sampler": "ddpm", **UNET},
+            DP_CHUNK,
+        ),
+        "DDIM-10 U-Net (Ta=8)": (
+            "diffusion",
+            {"sampler": "ddim", **UNET},
+            DP_CHUNK,
+        ),
+    }
+    table["ACT (k=8, ensembling)"] = (
+        "act",
+        SMALL_ACT,
+        dataclasses.replace(GEN_CHUNK, action_horizon=1, temporal_ensembling=True),
+    )
+    return table
+
+
+def learner_make(algorithm: str):
+    """The `make` of an algorithm's learner module."""
+    modules = {"act": act, "bc": bc, "cvae": vae, "diffusion": diffusion, "gan": gan}
+    return modules[algorithm].make
+
+
+def arm_config(spec: tuple, num_demos: int, updates: int, batch_size: int):
+    """The offline train config of an arm `(algorithm, overrides, chunk)`."""
+    algorithm, overrides, chunk = spec
+    config = registry.default_config(algorithm)
+    fields = {f.name for f in dataclasses.fields(config.learner)}
+    overrides = {k: v for k, v in overrides.items() if k in fields}
+    return algorithm, dataclasses.replace(
+        config,
+        learner=dataclasses.replace(config.learner, **overrides),
+        chunk=chunk,
+        num_demos=num_demos,
+        batch_size=batch_size,
+        updates_per_chunk=updates // 10,
+        num_chunks=10,
+    )
+
+
+def loss_name(metrics: dict) -> str:
+    """The training loss among a learner's metrics (the generator's for a GAN)."""
+    for name in ("bc/loss", "diffusion/loss", "vae/loss", "act/loss"):
+        if name in metrics:
+            return name
+    return "gan/generator_loss"
+
+
+def dithering(trajectory, log) -> jax.Array:
+    """Per env: the side (sign of x) changes while |y| < 0.4, in episode 1."""
+    ended_before = jnp.cumsum(log.done, axis=0) - log.done > 0
+    x, y = trajectory.obs[..., 0], trajectory.obs[..., 1]
+    near = (jnp.abs(y) < 0.4) & ~ended_before
+    side = jnp.where(x < 0, -1, 1)
+    changed = (side[1:] != side[:-1]) & near[1:] & near[:-1]
+    return jnp.any(changed, axis=0)
+
+
+def run_arm(spec, num_demos, key, *, seeds, updates, batch_size, eval_envs, heldout):
+    """Trains `seeds` seeds of one arm and evaluates them; per-seed numbers.
+
+    `spec` is `(algorithm, learner overrides, chunk config)` as in `arms()`.
+    """
+    env = envs.make(TASK)
+    expert = experts.make(env)
+    algorithm, config = arm_config(spec, num_demos, updates, batch_size)
+    make = learner_make(algorithm)
+    dataset = offline.demonstrations(config, env, expert)
+    trainer = offline.make_trainer_from_dataset(config, env, dataset, make)
+    flat, learner = offline.build_learners(config, env, make)
+    chunk = offline.active_chunk(config)
+    view = offline.training_view(heldout, chunk)
+
+    def train_one(seed_key):
+        def one_chunk(state, _):
+            return trainer.step(state, dataset)
+
+        state, metrics = jax.lax.scan(
+            one_chunk, trainer.init(seed_key), None, length=config.num_chunks
+        )
+        return state, metrics
+
+    def evaluate_one(train_state, seed_key):
+        key_rollout, key_heldout = jax.random.split(seed_key)
+        trajectory, log = rollout(
+            env,
+            learner.make_policy(train_state),
+            key_rollout,
+            eval_envs,
+            env.max_steps,
+            auto_reset=False,
+        )
+        first_end = jnp.argmax(log.done, axis=0)[None]  # the first episode's end
+
+        def at_end(values):
+            return jnp.take_along_axis(values, first_end, 0)[0]
+
+        success = at_end(log.metrics["success"]) * jnp.any(log.done, axis=0)
+        side = at_end(log.metrics["side"])
+        chunk_pred, _, _ = flat.make_policy(train_state).step(
+            (), Observation(view.obs, view.privileged), key_heldout
+        )
+        first_action = chunk_pred[:, : env.action_size]
+        expert_action = view.action[:, : env.action_size]
+        distance = sample_quality.energy_distance(expert_action, first_action)
+        return {
+            "success": jnp.mean(success),
+            "left": jnp.sum(success * (side < 0)) / jnp.maximum(jnp.sum(success), 1),
+            "dithering": jnp.mean(dithering(trajectory, log)),
+            "energy_distance": distance,
+        }
+
+    keys = jax.random.split(key, 2 * seeds)
+    train_keys, eval_keys = keys[:seeds], keys[seeds:]
+    program = jax.jit(jax.vmap(train_one))
+    start = time.perf_counter()
+    compiled = program.lower(train_keys).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    state, metrics = jax.block_until_ready(compiled(train_keys))
+    train_s = time.perf_counter() - start
+    results = jax.tree.map(
+        np.asarray, jax.jit(jax.vmap(evaluate_one))(state.train_state, eval_keys)
+    )
+    losses = np.asarray(metrics[loss_name(metrics)])  # [S, chunks]
+    late = losses[:, losses.shape[1] // 2 :]
+    results["loss_cv"] = np.std(late, axis=1) / np.maximum(
+        np.abs(np.mean(late, axis=1)), 1e-8
+    )
+    results["nonfinite"] = np.asarray(metrics["train/nonfinite"]).sum(axis=1)
+    one = jax.tree.map(lambda x: x[0], state.train_state)
+    results["latency_ms"] = step_latency_ms(learner.make_policy(one), env)
+    return results, {"compile_s": compile_s, "train_s": train_s}
+
+
+def step_latency_ms(policy, env, steps: int = 64) -> float:
+    """Mean ms of one policy step at batch 1 over `steps` steps (warm)."""
+    step = jax.jit(policy.step)
+    key = jax.random.key(0)
+    state = policy.init(key, (1,))
+    obs = Observation(
+        jnp.zeros((1, env.observation_size)), jnp.zeros((1, env.privileged_size))
+    )
+    jax.block_until_ready(step(state, obs, key))
+    start = time.perf_counter()
+    for t in range(steps):
+        action, state, _ = step(state, obs, jax.random.fold_in(key, t))
+    jax.block_until_ready(action)
+    return 1e3 * (time.perf_counter() - start) / steps
+
+
+def _estimate(values, digits: int = 2) -> str:
+    return metrics_lib.format_estimate(
+        metrics_lib.summarize_over_seeds(np.asarray(values), statistic="mean"),
+        digits,
+    )
+
+
+def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[dict]:
+    """One row per arm at the largest demonstration count, plus efficiency."""
+    rows = []
+    for arm, by_demos in results.items():
+        top = by_demos[max(demos)]
+        reached = [
+            n for n in demos if np.mean(by_demos[n]["numbers"]["success"]) >= threshold
+        ]
+        numbers, timing = top["numbers"], top["timing"]
+        rows.append(
+            {
+                "policy": arm,
+                "success": _estimate(numbers["success"]),
+                "left (of successes)": _estimate(numbers["left"]),
+                "dithering": _estimate(numbers["dithering"]),
+                "energy distance": _estimate(numbers["energy_distance"], digits=3),
+                f"demos for {threshold:.0%}": str(min(reached))
+                if reached
+                else f"> {max(demos)}",
+                "success std (seeds)": f"{np.std(numbers['success']):.2f}",
+                "loss CV": f"{np.mean(numbers['loss_cv']):.3f}",
+                "train s": f"{timing['train_s']:.1f}",
+                "step ms (batch 1)": f"{numbers['latency_ms']:.2f}",
+            }
+        )
+    return rows
+
+
+def _as_lists(run: dict) -> dict:
+    numbers = {name: np.asarray(v).tolist() for name, v in run["numbers"].items()}
+    return {"numbers": numbers, "timing": run["timing"]}
+
+
+def define_flags() -> None:
+    """Defines the command line's flags (only when run as a script)."""
+    flags.DEFINE_list("demos", ["25", "100"], "Demonstration counts to sweep.")
+    flags.DEFINE_list("arms", [], "Arms to run (default: all).")
+    flags.DEFINE_integer("seeds", 2, "Seeds per arm, vmapped in one program.")
+    flags.DEFINE_integer("updates", 6000, "Learner updates per run.")
+    flags.DEFINE_integer("batch_size", 256, "Minibatch size.")
+    flags.DEFINE_integer("eval_envs", 50, "Evaluation episodes per seed.")
+    flags.DEFINE_integer("heldout_demos", 20, "Held-out expert episodes.")
+    flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
+    flags.DEFINE_string(
+        "out_dir",
+        str(common.ROOT / "results" / "generative_policies"),
+        "Output folder.",
+    )
+
+
+def main(argv):
+    """Runs every arm at every demonstration count; writes the table."""
+    del argv
+    common.setup_jax()
+    out = pathlib.Path(FLAGS.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    demos = sorted(int(n) for n in FLAGS.demos)
+    table = arms()
+    names = FLAGS.arms or list(table)
+    env = envs.make(TASK)
+    heldout = data_lib.collect(
+        env, experts.make(env), jax.random.key(10_000 + FLAGS.seed), FLAGS.heldout_demos
+    )
+    settings = dict(
+        seeds=FLAGS.seeds,
+        updates=FLAGS.updates,
+        batch_size=FLAGS.batch_size,
+        eval_envs=FLAGS.eval_envs,
+    )
+    key = jax.random.key(FLAGS.seed)
+    results = {}
+    for index, arm in enumerate(names):
+        results[arm] = {}
+        for num_demos in demos:
+            numbers, timing = run_arm(
+                table[arm],
+                num_demos,
+                jax.random.fold_in(key, index),
+                heldout=heldout,
+                **settings,
+            )
+            results[arm][num_demos] = {"numbers": numbers, "timing": timing}
+            print(
+                f"{arm:24s} demos {num_demos:4d} success "
+                f"{np.mean(numbers['success']):.2f} {timing}",
+                flush=True,
+            )
+    rows = table_rows(results, demos)
+    table = metrics_lib.markdown_table(rows)
+    record = {
+        "settings": {
+            **settings,
+            "demos": demos,
+            "heldout_demos": FLAGS.heldout_demos,
+            "task": TASK,
+        },
+        "configs": {
+            arm: dataclasses.asdict(
+                arm_config(table[arm], demos[-1], FLAGS.updates, FLAGS.batch_size)[1]
+            )
+            for arm in names
+        },
+        "environment": common.environment_info(),
+        "results": {
+            arm: {str(n): _as_lists(run) for n, run in by_demos.items()}
+            for arm, by_demos in results.items()
+        },
+    }
+    common.write_results(
+        out,
+        record,
+        "# Generative policies on two_ways\n\n"
+        f"{common.hardware_line(record['environment'])}\n\n{table}\n",
+    )
+    print(table)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
