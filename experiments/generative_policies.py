@@ -94,12 +94,14 @@ def arms() -> dict:
             DP_CHUNK,
         ),
     }
-    table["ACT (k=8, ensembling)"] = (
+    table["ACT (k=8 ensembling)"] = (
         "act",
         SMALL_ACT,
         dataclasses.replace(GEN_CHUNK, action_horizon=1, temporal_ensembling=True),
     )
-    return table
+    # Cheapest first, so that a sweep stopped early keeps the most arms.
+    order = ("BC-MSE", "BC-GMM", "CVAE (Ta=8)", "GAN (Ta=8)", "ACT (k=8 ensembling)")
+    return {name: table[name] for name in order} | table
 
 
 def learner_make(algorithm: str):
@@ -283,7 +285,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("seeds", 2, "Seeds per arm, vmapped in one program.")
     flags.DEFINE_integer("updates", 6000, "Learner updates per run.")
     flags.DEFINE_integer("batch_size", 256, "Minibatch size.")
-    flags.DEFINE_integer("eval_envs", 50, "Evaluation episodes per seed.")
+    flags.DEFINE_integer("eval_envs", 30, "Evaluation episodes per seed.")
     flags.DEFINE_integer("heldout_demos", 20, "Held-out expert episodes.")
     flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
     flags.DEFINE_string(
@@ -293,15 +295,56 @@ def define_flags() -> None:
     )
 
 
+def write(out: pathlib.Path, results: dict, demos: list[int], specs: dict, info):
+    """Writes results.json and results.md for the arms finished so far."""
+    finished = {
+        arm: by_demos
+        for arm, by_demos in results.items()
+        if all(n in by_demos for n in demos)
+    }
+    record = {
+        "settings": {**info["settings"], "demos": demos},
+        "configs": {
+            arm: dataclasses.asdict(
+                arm_config(
+                    specs[arm],
+                    demos[-1],
+                    info["settings"]["updates"],
+                    info["settings"]["batch_size"],
+                )[1]
+            )
+            for arm in results
+        },
+        "environment": info["environment"],
+        "results": {
+            arm: {str(n): _as_lists(run) for n, run in by_demos.items()}
+            for arm, by_demos in results.items()
+        },
+    }
+    rows = table_rows(finished, demos)
+    markdown = metrics_lib.markdown_table(rows) if rows else "(no arm finished yet)"
+    common.write_results(
+        out,
+        record,
+        "# Generative policies on two_ways\n\n"
+        f"{common.hardware_line(info['environment'])}\n\n{markdown}\n",
+    )
+    return markdown
+
+
 def main(argv):
-    """Runs every arm at every demonstration count; writes the table."""
+    """Runs every arm at every demonstration count; writes the table.
+
+    The files are rewritten after every run, so a stopped sweep keeps the
+    arms it finished.
+    """
     del argv
     common.setup_jax()
     out = pathlib.Path(FLAGS.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     demos = sorted(int(n) for n in FLAGS.demos)
-    table = arms()
-    names = FLAGS.arms or list(table)
+    specs = arms()
+    names = FLAGS.arms or list(specs)
     env = envs.make(TASK)
     heldout = data_lib.collect(
         env, experts.make(env), jax.random.key(10_000 + FLAGS.seed), FLAGS.heldout_demos
@@ -312,15 +355,24 @@ def main(argv):
         batch_size=FLAGS.batch_size,
         eval_envs=FLAGS.eval_envs,
     )
+    info = {
+        "settings": {
+            **settings,
+            "heldout_demos": FLAGS.heldout_demos,
+            "task": TASK,
+            "seed": FLAGS.seed,
+        },
+        "environment": common.environment_info(),
+    }
     key = jax.random.key(FLAGS.seed)
     results = {}
-    for index, arm in enumerate(names):
+    for arm in names:
         results[arm] = {}
         for num_demos in demos:
             numbers, timing = run_arm(
-                table[arm],
+                specs[arm],
                 num_demos,
-                jax.random.fold_in(key, index),
+                jax.random.fold_in(key, list(specs).index(arm)),
                 heldout=heldout,
                 **settings,
             )
@@ -330,34 +382,8 @@ def main(argv):
                 f"{np.mean(numbers['success']):.2f} {timing}",
                 flush=True,
             )
-    rows = table_rows(results, demos)
-    table = metrics_lib.markdown_table(rows)
-    record = {
-        "settings": {
-            **settings,
-            "demos": demos,
-            "heldout_demos": FLAGS.heldout_demos,
-            "task": TASK,
-        },
-        "configs": {
-            arm: dataclasses.asdict(
-                arm_config(table[arm], demos[-1], FLAGS.updates, FLAGS.batch_size)[1]
-            )
-            for arm in names
-        },
-        "environment": common.environment_info(),
-        "results": {
-            arm: {str(n): _as_lists(run) for n, run in by_demos.items()}
-            for arm, by_demos in results.items()
-        },
-    }
-    common.write_results(
-        out,
-        record,
-        "# Generative policies on two_ways\n\n"
-        f"{common.hardware_line(record['environment'])}\n\n{table}\n",
-    )
-    print(table)
+            markdown = write(out, results, demos, specs, info)
+    print(markdown)
 
 
 if __name__ == "__main__":
