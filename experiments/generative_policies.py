@@ -246,24 +246,42 @@ def _estimate(values, digits: int = 2) -> str:
 
 
 def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[dict]:
-    """One row per arm at the largest demonstration count, plus efficiency."""
+    """One row per arm at its largest finished demonstration count.
+
+    An arm stopped before its largest count is still shown, named with the
+    count it reached, so a sweep cut short keeps the arms it finished.
+    """
     rows = []
     for arm, by_demos in results.items():
-        top = by_demos[max(demos)]
+        done = [n for n in demos if n in by_demos]
+        if not done:
+            continue
+        top = by_demos[max(done)]
         reached = [
-            n for n in demos if np.mean(by_demos[n]["numbers"]["success"]) >= threshold
+            n for n in done if np.mean(by_demos[n]["numbers"]["success"]) >= threshold
         ]
+        if reached:
+            efficiency = str(min(reached))
+        elif len(done) == len(demos):
+            efficiency = f"> {max(demos)}"
+        else:
+            efficiency = "not run"
         numbers, timing = top["numbers"], top["timing"]
+        partial = "" if len(done) == len(demos) else f" [{max(done)} demos only]"
         rows.append(
             {
-                "policy": arm,
+                "policy": arm + partial,
+                "success by demos": " / ".join(
+                    f"{np.mean(by_demos[n]['numbers']['success']):.2f}"
+                    if n in by_demos
+                    else "-"
+                    for n in demos
+                ),
                 "success": _estimate(numbers["success"]),
                 "left (of successes)": _estimate(numbers["left"]),
                 "dithering": _estimate(numbers["dithering"]),
                 "energy distance": _estimate(numbers["energy_distance"], digits=3),
-                f"demos for {threshold:.0%}": str(min(reached))
-                if reached
-                else f"> {max(demos)}",
+                f"demos for {threshold:.0%}": efficiency,
                 "success std (seeds)": f"{np.std(numbers['success']):.2f}",
                 "loss CV": f"{np.mean(numbers['loss_cv']):.3f}",
                 "train s": f"{timing['train_s']:.1f}",
@@ -297,11 +315,6 @@ def define_flags() -> None:
 
 def write(out: pathlib.Path, results: dict, demos: list[int], specs: dict, info):
     """Writes results.json and results.md for the arms finished so far."""
-    finished = {
-        arm: by_demos
-        for arm, by_demos in results.items()
-        if all(n in by_demos for n in demos)
-    }
     record = {
         "settings": {**info["settings"], "demos": demos},
         "configs": {
@@ -321,7 +334,7 @@ def write(out: pathlib.Path, results: dict, demos: list[int], specs: dict, info)
             for arm, by_demos in results.items()
         },
     }
-    rows = table_rows(finished, demos)
+    rows = table_rows(results, demos)
     markdown = metrics_lib.markdown_table(rows) if rows else "(no arm finished yet)"
     common.write_results(
         out,

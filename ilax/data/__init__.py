@@ -9,8 +9,8 @@ from ilax.data.dataset import (
     from_trajectory,
     sample_batch,
     sample_windows,
-    windows_at,
     validate,
+    windows_at,
 )
 from ilax.data.hdf5 import load, load_metadata, save
 from ilax.data.normalizer import Normalizer, denormalize, fit_normalizer, normalize

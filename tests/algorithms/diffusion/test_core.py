@@ -82,9 +82,7 @@ def test_ddim_with_optimal_predictor_reproduces_the_mixture(num_steps):
 
 
 def test_ddim_timesteps_use_the_leading_spacing():
-    np.testing.assert_array_equal(
-        diffusion.ddim_timesteps(100, 5), [81, 61, 41, 21, 1]
-    )
+    np.testing.assert_array_equal(diffusion.ddim_timesteps(100, 5), [81, 61, 41, 21, 1])
     np.testing.assert_array_equal(diffusion.ddim_timesteps(3, 3), [3, 2, 1])
     with pytest.raises(ValueError, match="num_steps must be an int in 1..100"):
         diffusion.ddim_timesteps(100, 101)
