@@ -3,8 +3,9 @@
     python -m benchmarks.inference_latency
 
 Per family (BC-MSE, BC-GMM, DDPM-100 and DDIM-10 sampling the same denoiser
-parameters, plus CVAE and GAN when their learners exist), on two_ways-sized
-inputs, the jitted `policy.step`: the latency of one action at batch 1
+parameters, CVAE, GAN, Diffusion Policy's U-Net with both samplers and ACT),
+on two_ways-sized inputs, the jitted `policy.step` of the learner's network
+(one chunk per call for the chunk families): the latency of one call at batch 1
 (median and p90, compile time apart), actions per second at batch 1,024,
 and a roofline estimate from XLA's cost analysis against this machine's
 measured matmul rate and memory bandwidth. Parameters are untrained: the
@@ -65,6 +66,20 @@ class Family(NamedTuple):
     config: Callable[[Any], Any]  # the imported module -> its config
     params_from: str | None = None
     optional: bool = False  # skipped (and said so) when the module is missing
+    obs_horizon: int = 1  # To: the network reads To stacked observations
+    prediction_horizon: int = 1  # Tp: one call predicts a chunk of Tp actions
+    executed: int = 1  # Ta: actions executed per call (1 when ensembling)
+
+    def network(self, config) -> str:
+        """The network's shape, for the table."""
+        if getattr(config, "denoiser", "mlp") == "unet":
+            return "U-Net " + "/".join(str(w) for w in config.down_sizes)
+        if hasattr(config, "model_size"):
+            return (
+                f"transformer d{config.model_size} "
+                f"{config.encoder_layers}+{config.decoder_layers} layers"
+            )
+        return "MLP " + "x".join(str(w) for w in config.hidden_sizes)
 
 
 FAMILIES = (
@@ -83,7 +98,45 @@ FAMILIES = (
     ),
     Family("CVAE", "ilax.algorithms.vae", lambda m: m.VAEConfig(), optional=True),
     Family("GAN", "ilax.algorithms.gan", lambda m: m.GANConfig(), optional=True),
+    # Diffusion Policy's horizons (To, Tp, Ta) = (2, 16, 8): one call samples
+    # a 16-step chunk from two observations, eight of which are executed.
+    Family(
+        "DP U-Net DDPM-100",
+        "ilax.algorithms.diffusion",
+        lambda m: m.DiffusionConfig(
+            num_steps=100, sampler="ddpm", denoiser="unet", horizon=16
+        ),
+        obs_horizon=2,
+        prediction_horizon=16,
+        executed=8,
+    ),
+    Family(
+        "DP U-Net DDIM-10",
+        "ilax.algorithms.diffusion",
+        lambda m: m.DiffusionConfig(
+            num_steps=100, sampler="ddim", ddim_steps=10, denoiser="unet", horizon=16
+        ),
+        params_from="DP U-Net DDPM-100",
+        obs_horizon=2,
+        prediction_horizon=16,
+        executed=8,
+    ),
+    # ACT with temporal ensembling predicts a chunk of k = 20 every step.
+    Family(
+        "ACT k=20 ensembling",
+        "ilax.algorithms.act",
+        lambda m: m.ACTConfig(chunk_size=20),
+        prediction_horizon=20,
+    ),
 )
+
+
+def input_sizes(family: Family, observation_size: int, action_size: int):
+    """The widths of what the family's network reads and writes per call."""
+    return (
+        family.obs_horizon * observation_size,
+        family.prediction_horizon * action_size,
+    )
 
 
 def build(families, observation_size: int, action_size: int):
@@ -93,18 +146,19 @@ def build(families, observation_size: int, action_size: int):
       `(programs, states, configs, skipped)`: dicts by family name, and the
       optional families left out with the reason.
     """
-    data = Batch(
-        obs=jax.random.normal(jax.random.key(1), (256, observation_size)),
-        privileged=jax.random.normal(jax.random.key(2), (256, observation_size)),
-        action=jax.random.normal(jax.random.key(3), (256, action_size)),
-    )
     programs, states, configs, skipped = {}, {}, {}, {}
     for family in families:
+        obs_size, chunk_size = input_sizes(family, observation_size, action_size)
+        data = Batch(
+            obs=jax.random.normal(jax.random.key(1), (256, obs_size)),
+            privileged=jax.random.normal(jax.random.key(2), (256, obs_size)),
+            action=jax.random.normal(jax.random.key(3), (256, chunk_size)),
+        )
         try:
             module = importlib.import_module(family.module)
             config = family.config(module)
             learner = module.make(
-                config, observation_size=observation_size, action_size=action_size
+                config, observation_size=obs_size, action_size=chunk_size
             )
         except (ImportError, AttributeError) as error:
             if not family.optional:
@@ -131,11 +185,12 @@ def _compile(programs, states, obs) -> tuple[dict, dict[str, float]]:
     compiled, compile_s = {}, {}
     for name, program in programs.items():
         start = time.perf_counter()
-        compiled[name] = program.lower(states[name], obs, jax.random.key(0)).compile()
+        lowered = program.lower(states[name], obs[name], jax.random.key(0))
+        compiled[name] = lowered.compile()
         compile_s[name] = time.perf_counter() - start
         for warm_up in range(5):
             key = jax.random.key(1_000_000 + warm_up)
-            jax.block_until_ready(compiled[name](states[name], obs, key))
+            jax.block_until_ready(compiled[name](states[name], obs[name], key))
     return compiled, compile_s
 
 
@@ -154,7 +209,7 @@ def _paired_times(
         for j, name in enumerate(names):
             key = jax.random.key(2 + i * len(names) + j)  # never reused
             start = time.perf_counter()
-            jax.block_until_ready(compiled[name](states[name], obs, key))
+            jax.block_until_ready(compiled[name](states[name], obs[name], key))
             elapsed = time.perf_counter() - start
             times[name].append(elapsed)
             total += elapsed
@@ -184,21 +239,35 @@ def measure(
 ) -> dict[str, Any]:
     """Batch-1 latency, batch throughput and cost per action of each family.
 
+    A chunk family's call predicts a chunk of which `Family.executed`
+    actions are executed: its latency is per call (the replanning step's
+    wait), its actions per second and FLOPs and bytes per action count the
+    executed actions.
+
     Returns:
       `rows` (per family: `compile_s`, `latency_median_s`, `latency_p90_s`,
       `latency_calls`, `batch_compile_s`, `actions_per_s`, `batch_calls`,
       `flops_per_action`, `bytes_per_action`, both at batch 1 and at
-      `batch_size`), `times` (the raw batch-1 and batch call times, for
-      paired ratios), `configs` and `skipped` (optional families left out).
+      `batch_size`, and `executed_per_call`), `times` (the raw batch-1 and
+      batch call times, for paired ratios), `configs` and `skipped`
+      (optional families left out).
     """
     programs, states, configs, skipped = build(families, observation_size, action_size)
+    by_name = {family.name: family for family in families}
+    networks = {name: by_name[name].network(configs[name]) for name in programs}
     rows = {name: {} for name in programs}
     times = {}
     for label, batch, rounds, min_time in (
         ("latency", 1, latency_rounds, latency_time_s),
         ("batch", batch_size, throughput_calls, throughput_time_s),
     ):
-        obs = jax.random.normal(jax.random.key(4), (batch, observation_size))
+        obs = {
+            name: jax.random.normal(
+                jax.random.key(4),
+                (batch, input_sizes(by_name[name], observation_size, action_size)[0]),
+            )
+            for name in programs
+        }
         compiled, compile_s = _compile(programs, states, obs)
         times[label] = _paired_times(
             compiled,
@@ -210,9 +279,12 @@ def measure(
         )
         for name, program in programs.items():
             calls = times[label][name]
+            executed = by_name[name].executed
             cost = roofline.cost_per_action(
-                program, (states[name], obs, jax.random.key(0)), batch
+                program, (states[name], obs[name], jax.random.key(0)), batch * executed
             )
+            rows[name]["executed_per_call"] = executed
+            rows[name]["network"] = networks[name]
             prefix = "" if label == "latency" else "batch_"
             rows[name][f"{prefix}compile_s"] = compile_s[name]
             rows[name][f"{label}_calls"] = len(calls)
@@ -222,7 +294,9 @@ def measure(
                 rows[name]["latency_median_s"] = statistics.median(calls)
                 rows[name]["latency_p90_s"] = float(np.percentile(calls, 90))
             else:
-                rows[name]["actions_per_s"] = batch / statistics.median(calls)
+                rows[name]["actions_per_s"] = (
+                    batch * executed / statistics.median(calls)
+                )
     return {
         "rows": rows,
         "times": times,
@@ -231,27 +305,36 @@ def measure(
     }
 
 
-def ddpm_over_ddim(measured: dict[str, Any]) -> dict[str, Any] | None:
+# The DDPM-100 and DDIM-10 families that sample the same parameters.
+SAMPLER_PAIRS = (("DDPM-100", "DDIM-10"), ("DP U-Net DDPM-100", "DP U-Net DDIM-10"))
+
+
+def ddpm_over_ddim(
+    measured: dict[str, Any], ddpm: str = "DDPM-100", ddim: str = "DDIM-10"
+) -> dict[str, Any] | None:
     """DDPM-100's time per action over DDIM-10's, paired within rounds."""
-    if not {"DDPM-100", "DDIM-10"} <= set(measured["rows"]):
+    if not {ddpm, ddim} <= set(measured["rows"]):
         return None
     times = measured["times"]
-    batch = paired_ratio(times["batch"], "DDPM-100", "DDIM-10")
+    batch = paired_ratio(times["batch"], ddpm, ddim)
     return {
+        "ddpm": ddpm,
+        "ddim": ddim,
         "batch": batch,
-        "batch_1": paired_ratio(times["latency"], "DDPM-100", "DDIM-10"),
+        "batch_1": paired_ratio(times["latency"], ddpm, ddim),
         "floor": MIN_DDPM_OVER_DDIM,
         "holds": bool(batch >= MIN_DDPM_OVER_DDIM),
     }
 
 
-def _format(measured, peaks, ratio, batch_size, info) -> str:
-    rows, configs = measured["rows"], measured["configs"]
+def _format(measured, peaks, ratios, batch_size, info) -> str:
+    rows = measured["rows"]
     table = ilax.metrics.markdown_table(
         [
             [
                 name,
-                "x".join(str(w) for w in configs[name]["hidden_sizes"]),
+                r["network"],
+                str(r["executed_per_call"]),
                 f"{r['latency_median_s'] * 1e3:.3f}",
                 f"{r['latency_p90_s'] * 1e3:.3f}",
                 f"{r['compile_s']:.2f}",
@@ -265,9 +348,10 @@ def _format(measured, peaks, ratio, batch_size, info) -> str:
         ],
         [
             "policy",
-            "hidden layers",
-            "batch-1 ms (median)",
-            "batch-1 ms (p90)",
+            "network",
+            "actions per call",
+            "batch-1 ms per call (median)",
+            "batch-1 ms per call (p90)",
             "compile s",
             f"actions/s at {batch_size:,}",
             "MFLOP/action",
@@ -288,15 +372,20 @@ def _format(measured, peaks, ratio, batch_size, info) -> str:
         "counted as many times as it runs (XLA counts a loop body once). The "
         "roofline bound is min(peak FLOP/s / FLOPs, bandwidth / bytes) per "
         "action. Parameters are untrained (latency does not depend on the "
-        "weights); each family uses its learner's default network.",
+        "weights); each family uses its learner's default network. A chunk "
+        "family's call returns a chunk: Diffusion Policy executes 8 of its 16 "
+        "actions per call (To 2, Tp 16, Ta 8), so its actions/s, FLOPs and bytes "
+        "count 8 actions per call while its latency is the replanning call's; "
+        "ACT with temporal ensembling calls its network every step.",
     ]
-    if ratio is not None:
+    for ratio in ratios:
         verdict = "holds" if ratio["holds"] else "**does not hold**"
         lines += [
             "",
-            f"DDPM-100 over DDIM-10 (same denoiser parameters), time per action: "
-            f"**{ratio['batch']:.1f}x** at batch {batch_size:,} (floor "
-            f"{ratio['floor']:.0f}x: {verdict}), {ratio['batch_1']:.1f}x at batch 1.",
+            f"{ratio['ddpm']} over {ratio['ddim']} (same denoiser parameters), "
+            f"time per action: **{ratio['batch']:.1f}x** at batch {batch_size:,} "
+            f"(floor {ratio['floor']:.0f}x: {verdict}), {ratio['batch_1']:.1f}x at "
+            "batch 1.",
         ]
     if measured["skipped"]:
         lines += ["", "Not measured: " + ", ".join(measured["skipped"]) + "."]
@@ -331,8 +420,9 @@ def main(argv):
         throughput_time_s=_THROUGHPUT_TIME.value,
     )
     roofline.add_roofline(measured["rows"], peaks)
-    ratio = ddpm_over_ddim(measured)
-    table = _format(measured, peaks, ratio, _BATCH.value, info)
+    ratios = [ddpm_over_ddim(measured, *pair) for pair in SAMPLER_PAIRS]
+    ratios = [ratio for ratio in ratios if ratio is not None]
+    table = _format(measured, peaks, ratios, _BATCH.value, info)
     record = {
         "benchmark": "inference_latency",
         "environment": info,
@@ -351,7 +441,7 @@ def main(argv):
         },
         "machine_peaks": peaks,
         "families": measured["rows"],
-        "ddpm_over_ddim": ratio,
+        "ddpm_over_ddim": ratios,
         "skipped": measured["skipped"],
     }
     common.publish(

@@ -29,6 +29,7 @@ Writes results/generative_policies/: results.json, results.md.
 """
 
 import dataclasses
+import json
 import pathlib
 import time
 
@@ -248,8 +249,8 @@ def _estimate(values, digits: int = 2) -> str:
 def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[dict]:
     """One row per arm at its largest finished demonstration count.
 
-    An arm stopped before its largest count is still shown, named with the
-    count it reached, so a sweep cut short keeps the arms it finished.
+    An arm run at only some of the counts is still shown, named with the
+    counts it ran at, so a sweep cut short keeps the arms it finished.
     """
     rows = []
     for arm, by_demos in results.items():
@@ -260,14 +261,18 @@ def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[
         reached = [
             n for n in done if np.mean(by_demos[n]["numbers"]["success"]) >= threshold
         ]
-        if reached:
+        if not reached:
+            efficiency = f"> {max(done)}"
+        elif all(n in done for n in demos if n < min(reached)):
             efficiency = str(min(reached))
-        elif len(done) == len(demos):
-            efficiency = f"> {max(demos)}"
-        else:
-            efficiency = "not run"
+        else:  # fewer demonstrations were not tried
+            efficiency = f"<= {min(reached)}"
         numbers, timing = top["numbers"], top["timing"]
-        partial = "" if len(done) == len(demos) else f" [{max(done)} demos only]"
+        partial = (
+            ""
+            if len(done) == len(demos)
+            else f" [run at {', '.join(map(str, done))} demos only]"
+        )
         rows.append(
             {
                 "policy": arm + partial,
@@ -306,6 +311,12 @@ def define_flags() -> None:
     flags.DEFINE_integer("eval_envs", 30, "Evaluation episodes per seed.")
     flags.DEFINE_integer("heldout_demos", 20, "Held-out expert episodes.")
     flags.DEFINE_integer("seed", 0, "Seed of the run keys.")
+    flags.DEFINE_bool(
+        "resume",
+        False,
+        "Keep the runs already in out_dir/results.json (same settings and "
+        "hardware required) and run only the missing (arm, demos) pairs.",
+    )
     flags.DEFINE_string(
         "out_dir",
         str(common.ROOT / "results" / "generative_policies"),
@@ -345,6 +356,35 @@ def write(out: pathlib.Path, results: dict, demos: list[int], specs: dict, info)
     return markdown
 
 
+def load_finished(out: pathlib.Path, info: dict) -> dict:
+    """The runs of an earlier sweep in `out`, to resume it.
+
+    Raises:
+      ValueError: the earlier sweep used other settings (demonstration
+        counts aside) or ran on other hardware, naming what differs.
+    """
+    path = out / "results.json"
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text())
+    earlier = {k: v for k, v in record["settings"].items() if k != "demos"}
+    if earlier != info["settings"]:
+        raise ValueError(
+            f"--resume: {path} was made with settings {earlier}, this run has "
+            f"{info['settings']}; use another --out_dir or the same flags"
+        )
+    before, now = (
+        common.hardware_line(record["environment"]),
+        common.hardware_line(info["environment"]),
+    )
+    if before != now:
+        raise ValueError(f"--resume: {path} ran on {before!r}, this is {now!r}")
+    return {
+        arm: {int(n): run for n, run in by_demos.items()}
+        for arm, by_demos in record["results"].items()
+    }
+
+
 def main(argv):
     """Runs every arm at every demonstration count; writes the table.
 
@@ -378,10 +418,13 @@ def main(argv):
         "environment": common.environment_info(),
     }
     key = jax.random.key(FLAGS.seed)
-    results = {}
+    results = load_finished(out, info) if FLAGS.resume else {}
+    demos = sorted(set(demos) | {n for by in results.values() for n in by})
     for arm in names:
-        results[arm] = {}
-        for num_demos in demos:
+        results.setdefault(arm, {})
+        for num_demos in sorted(int(n) for n in FLAGS.demos):
+            if num_demos in results[arm]:
+                continue
             numbers, timing = run_arm(
                 specs[arm],
                 num_demos,
@@ -395,8 +438,8 @@ def main(argv):
                 f"{np.mean(numbers['success']):.2f} {timing}",
                 flush=True,
             )
-            markdown = write(out, results, demos, specs, info)
-    print(markdown)
+            write(out, results, demos, specs, info)
+    print(write(out, results, demos, specs, info))
 
 
 if __name__ == "__main__":

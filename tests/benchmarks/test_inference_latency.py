@@ -37,3 +37,27 @@ def test_measure_one_family_with_a_missing_optional_one():
     assert row["roofline_actions_per_s"] == pytest.approx(bound)
     assert row["roofline_fraction"] == pytest.approx(row["actions_per_s"] / bound)
     assert inference_latency.ddpm_over_ddim(measured) is None
+
+
+def test_a_chunk_family_counts_its_executed_actions():
+    plain = inference_latency.FAMILIES[0]
+    chunked = plain._replace(
+        name="BC chunk", obs_horizon=2, prediction_horizon=4, executed=4
+    )
+    measured = inference_latency.measure(
+        (plain, chunked),
+        4,
+        2,
+        latency_rounds=3,
+        latency_time_s=0.0,
+        batch_size=8,
+        throughput_calls=2,
+        throughput_time_s=0.0,
+    )
+    row = measured["rows"]["BC chunk"]
+    assert row["executed_per_call"] == 4
+    assert measured["rows"]["BC-MSE"]["executed_per_call"] == 1
+    # One call runs an MLP 8 -> 64 -> 64 -> 8 and yields 4 executed actions.
+    per_call = 2 * (8 * 64 + 64 * 64 + 64 * 8)
+    assert per_call / 4 <= row["batch_flops_per_action"] < per_call / 2
+    assert row["network"] == "MLP 64x64"

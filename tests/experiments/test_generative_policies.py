@@ -38,3 +38,24 @@ def test_diffusion_commits_to_a_side_where_mse_averages_them(heldout):
     assert np.all(dp["nonfinite"] == 0)
     # MSE regression puts actions between the modes at ambiguous states.
     assert np.mean(dp["energy_distance"]) < np.mean(mse["energy_distance"])
+
+
+def test_resume_keeps_runs_of_the_same_settings_only(tmp_path):
+    settings = {"seeds": 2, "updates": 10, "task": gp.TASK}
+    environment = {"backend": "cpu", "cpu": "x", "cpu_count": 2}
+    environment["versions"] = {"jax": "0"}
+    run = {"numbers": {"success": [1.0, 0.0]}, "timing": {"train_s": 1.0}}
+    record = {
+        "settings": {**settings, "demos": [25]},
+        "environment": environment,
+        "results": {"BC-MSE": {"25": run}},
+    }
+    (tmp_path / "results.json").write_text(gp.json.dumps(record))
+    info = {"settings": settings, "environment": environment}
+    assert gp.load_finished(tmp_path, info) == {"BC-MSE": {25: run}}
+    with pytest.raises(ValueError, match="'updates': 10.*'updates': 20"):
+        gp.load_finished(tmp_path, {**info, "settings": {**settings, "updates": 20}})
+    other = {**environment, "cpu_count": 16}
+    with pytest.raises(ValueError, match=r"\(2 cores\).*\(16 cores\)"):
+        gp.load_finished(tmp_path, {**info, "environment": other})
+    assert gp.load_finished(tmp_path / "empty", info) == {}
