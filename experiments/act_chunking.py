@@ -14,7 +14,10 @@ ACT learner on one observation (To = 1) with chunks of k actions:
 - `k=K + ensembling`: a chunk every step, the stored chunks' actions for the
   step averaged with ACT's weights exp(-0.01 i); it executes the policy
   trained for its open-loop twin (execution does not change training);
-- `k=K, no CVAE`: no encoder, z = 0, the L1 loss alone, open-loop.
+- `k=K, no CVAE`: no encoder, z = 0, the L1 loss alone, open-loop;
+- `MLP k=K`: the control, an MLP (256x256, MSE) predicting the flattened
+  chunk through the same chunk code, open-loop: it separates what chunking
+  does from what the small transformer can fit on a CPU budget.
 
 All seeds of a training run in one jitted, vmapped program; all arms of a
 demonstration set train on the same demonstrations and are evaluated on the
@@ -27,11 +30,11 @@ insertion time of the successful episodes.
         --batch_size=64 --learning_rate=1e-4 --eval_envs=100 --model_size=128 \
         --layers=2 --feedforward_size=512                   # ACT-lite's grid
 
-The defaults (d_model 64, one layer, 2,500 updates of 32) take about 14
-minutes on 2 loaded CPU cores. At that budget the ACT transformer learns
-the task poorly (at most about 0.15-0.3 success per seed; see results.md):
-it fits the demonstrations more slowly than an MLP and stays less precise
-in x near the wall, where the slot leaves 5 mm of clearance.
+The defaults (d_model 64, one layer, 2,500 updates of 32, ACT and MLP at
+k = 1, 10, 20, 50, 100) take about 25 minutes on 2 loaded CPU cores. At
+that budget the ACT transformer learns the task poorly below k = 100 (see
+results.md): it fits the demonstrations more slowly than the MLP and stays
+less precise in x near the wall, where the slot leaves 5 mm of clearance.
 
 Writes results/act_chunking/: results.json, results.md, success_vs_k.png.
 """
@@ -49,7 +52,8 @@ from benchmarks import common
 from ilax import data as data_lib
 from ilax import envs, experts, rollout
 from ilax import metrics as metrics_lib
-from ilax.algorithms import act, offline
+from ilax.algorithms import act, bc, offline
+from ilax.algorithms.bc.trainer import BCTrainConfig
 from ilax.algorithms.generative import ACTTrainConfig
 from ilax.chunking import ChunkConfig
 
@@ -58,6 +62,9 @@ TASK = "slot"
 STYLES = ("human", "scripted")
 ENSEMBLING_DECAY = 0.01  # ACT's m
 LOSS_POINTS = 10  # training runs as this many scanned chunks; one loss each
+# The control arms' network: behaviour cloning of the flattened chunk by an
+# MLP (MSE), trained and executed by the same chunk code as ACT.
+MLP_HIDDEN = (256, 256)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,16 +74,29 @@ class Arm:
     chunk_size: int
     ensembling: bool = False
     use_cvae: bool = True
+    network: str = "act"  # or "mlp": the MLP control (no CVAE)
 
     @property
     def name(self) -> str:
         suffix = " + ensembling" if self.ensembling else ""
-        return f"k={self.chunk_size}{suffix}" + ("" if self.use_cvae else ", no CVAE")
+        name = f"k={self.chunk_size}{suffix}"
+        if self.network == "mlp":
+            return "MLP " + name
+        return name + ("" if self.use_cvae else ", no CVAE")
 
     @property
-    def training(self) -> tuple[int, bool]:
-        """What the arm trains: arms with the same pair share one training."""
-        return self.chunk_size, self.use_cvae
+    def training(self) -> tuple[int, bool, str]:
+        """What the arm trains: arms with the same triple share one training."""
+        return self.chunk_size, self.use_cvae, self.network
+
+    @property
+    def make(self):
+        """The flat learner's `make`."""
+        return bc.make if self.network == "mlp" else act.make
+
+    @property
+    def loss_metric(self) -> str:
+        return "bc/loss" if self.network == "mlp" else "act/loss"
 
     def chunk(self) -> ChunkConfig:
         """One observation; k-action chunks, open-loop or ensembled."""
@@ -90,12 +110,19 @@ class Arm:
         )
 
 
-def make_arms(chunk_sizes, ensembling_sizes=(), no_cvae_sizes=()) -> list[Arm]:
-    """Open-loop arms at every k, then the ensembling and no-CVAE arms."""
+def make_arms(
+    chunk_sizes, ensembling_sizes=(), no_cvae_sizes=(), mlp_sizes=()
+) -> list[Arm]:
+    """The ablation's arms, in table order.
+
+    Open-loop arms at every k, the ensembling and no-CVAE arms, then the
+    open-loop MLP controls.
+    """
     return (
         [Arm(k) for k in chunk_sizes]
         + [Arm(k, ensembling=True) for k in ensembling_sizes]
         + [Arm(k, use_cvae=False) for k in no_cvae_sizes]
+        + [Arm(k, use_cvae=False, network="mlp") for k in mlp_sizes]
     )
 
 
@@ -130,8 +157,23 @@ class Settings:
     """Reconstruction loss, `l1` (ACT) or `mse`."""
 
 
-def train_config(arm: Arm, settings: Settings, num_demos: int) -> ACTTrainConfig:
-    """The offline ACT config of an arm (data and schedule included)."""
+def train_config(
+    arm: Arm, settings: Settings, num_demos: int
+) -> ACTTrainConfig | BCTrainConfig:
+    """The offline config of an arm (data and schedule included)."""
+    schedule = dict(
+        chunk=arm.chunk(),
+        num_demos=num_demos,
+        batch_size=settings.batch_size,
+        updates_per_chunk=max(1, settings.updates // LOSS_POINTS),
+        num_chunks=LOSS_POINTS,
+        eval_envs=settings.eval_envs,
+    )
+    if arm.network == "mlp":
+        learner = bc.BCConfig(
+            loss="mse", hidden_sizes=MLP_HIDDEN, learning_rate=settings.learning_rate
+        )
+        return BCTrainConfig(learner=learner, **schedule)
     learner = act.ACTConfig(
         chunk_size=arm.chunk_size,
         latent_size=settings.latent_size,
@@ -145,15 +187,7 @@ def train_config(arm: Arm, settings: Settings, num_demos: int) -> ACTTrainConfig
         learning_rate=settings.learning_rate,
         loss=settings.loss,
     )
-    return ACTTrainConfig(
-        learner=learner,
-        chunk=arm.chunk(),
-        num_demos=num_demos,
-        batch_size=settings.batch_size,
-        updates_per_chunk=max(1, settings.updates // LOSS_POINTS),
-        num_chunks=LOSS_POINTS,
-        eval_envs=settings.eval_envs,
-    )
+    return ACTTrainConfig(learner=learner, **schedule)
 
 
 def first_episode_success(log) -> jax.Array:
@@ -213,7 +247,7 @@ def train(arm: Arm, settings: Settings, dataset, key: jax.Array):
     """
     env = envs.make(TASK)
     config = train_config(arm, settings, dataset.num_episodes)
-    trainer = offline.make_trainer_from_dataset(config, env, dataset, act.make)
+    trainer = offline.make_trainer_from_dataset(config, env, dataset, arm.make)
 
     def train_one(seed_key):
         def one_chunk(state, _):
@@ -222,7 +256,7 @@ def train(arm: Arm, settings: Settings, dataset, key: jax.Array):
         state, metrics = jax.lax.scan(
             one_chunk, trainer.init(seed_key), None, length=config.num_chunks
         )
-        return state.train_state, metrics["act/loss"]
+        return state.train_state, metrics[arm.loss_metric]
 
     keys = jax.random.split(key, settings.seeds)
     start = time.perf_counter()
@@ -238,7 +272,7 @@ def evaluate(arm: Arm, settings: Settings, states, key: jax.Array) -> dict:
     """Per seed: success, contact and mean insertion time of successes (s)."""
     env = envs.make(TASK)
     config = train_config(arm, settings, 1)
-    _, learner = offline.build_learners(config, env, act.make)
+    _, learner = offline.build_learners(config, env, arm.make)
 
     def evaluate_one(train_state, seed_key):
         _, log = rollout(
@@ -321,25 +355,33 @@ def table_rows(results: dict, arms: list[Arm], metrics: tuple[str, ...]) -> list
 
 
 def plot_success_vs_k(results: dict, arms: list[Arm], path) -> None:
-    """Success of the open-loop CVAE arms against k, one line per demo set."""
-    open_loop = [arm for arm in arms if not arm.ensembling and arm.use_cvae]
-    if len(open_loop) < 2:
-        return
+    """Success of the open-loop arms against k, one line per network and set.
+
+    The networks: ACT with its CVAE, and the MLP control.
+    """
+    families = {
+        "ACT": [arm for arm in arms if not arm.ensembling and arm.use_cvae],
+        "MLP": [arm for arm in arms if arm.network == "mlp" and not arm.ensembling],
+    }
     curves = {
-        style: (
+        f"{network}, {style}": (
             [arm.chunk_size for arm in open_loop],
             np.stack(
                 [run["arms"][arm.name]["numbers"]["success"] for arm in open_loop],
                 axis=1,
             ),
         )
+        for network, open_loop in families.items()
+        if len(open_loop) >= 2
         for style, run in results.items()
     }
+    if not curves:
+        return
     metrics_lib.plot_curves(
         curves,
         xlabel="chunk size k (open loop)",
         ylabel="success (mean over seeds, 95% CI)",
-        title="ACT on slot: success against chunk size",
+        title="slot: success against chunk size",
         path=path,
         log_x=True,
         statistic="mean",
@@ -360,9 +402,14 @@ def _as_lists(value):
 def define_flags() -> None:
     """Defines the command line's flags (only when run as a script)."""
     defaults = Settings()
-    flags.DEFINE_list("chunk_sizes", ["1", "10", "20", "50"], "Open-loop k.")
+    flags.DEFINE_list("chunk_sizes", ["1", "10", "20", "50", "100"], "Open-loop k.")
     flags.DEFINE_list("ensembling_sizes", ["20"], "k run with temporal ensembling.")
     flags.DEFINE_list("no_cvae_sizes", ["20"], "k trained without the CVAE.")
+    flags.DEFINE_list(
+        "mlp_sizes",
+        ["1", "10", "20", "50", "100"],
+        "Open-loop k of the MLP control arms.",
+    )
     flags.DEFINE_list("styles", list(STYLES), "Demonstrators: human, scripted.")
     flags.DEFINE_integer("demos", 50, "Successful demonstrations per set.")
     flags.DEFINE_integer("seed", 0, "Seed of the run keys (data, training, eval).")
@@ -388,7 +435,12 @@ def main(argv):
     arms = make_arms(
         *(
             [int(k) for k in FLAGS[name].value]
-            for name in ("chunk_sizes", "ensembling_sizes", "no_cvae_sizes")
+            for name in (
+                "chunk_sizes",
+                "ensembling_sizes",
+                "no_cvae_sizes",
+                "mlp_sizes",
+            )
         )
     )
     key = jax.random.key(FLAGS.seed)

@@ -54,6 +54,15 @@ def test_arms_execute_and_train_as_the_ablation_says():
     assert len({arm.training for arm in arms}) == 3
 
 
+def test_mlp_control_arms_train_behaviour_cloning_on_chunks():
+    (mlp,) = act_chunking.make_arms([], mlp_sizes=[10])
+    assert mlp.name == "MLP k=10"
+    config = act_chunking.train_config(mlp, act_chunking.Settings(), 20)
+    assert config.learner.loss == "mse"
+    assert config.chunk.prediction_horizon == config.chunk.action_horizon == 10
+    assert mlp.training != act_chunking.Arm(10, use_cvae=False).training
+
+
 def test_only_successful_demonstrations_are_kept():
     env = envs.make("slot")
     # An 8 mm tremor makes most episodes touch the wall (15 of 24 with this
