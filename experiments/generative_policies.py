@@ -285,7 +285,7 @@ def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[
                 "success": _estimate(numbers["success"]),
                 "left (of successes)": _estimate(numbers["left"]),
                 "dithering": _estimate(numbers["dithering"]),
-                "energy distance": _estimate(numbers["energy_distance"], digits=3),
+                "energy distance": _estimate(numbers["energy_distance"], digits=4),
                 f"demos for {threshold:.0%}": efficiency,
                 "success std (seeds)": f"{np.std(numbers['success']):.2f}",
                 "loss CV": f"{np.mean(numbers['loss_cv']):.3f}",
