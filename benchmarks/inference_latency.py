@@ -254,19 +254,26 @@ def measure(
     """
     programs, states, configs, skipped = build(families, observation_size, action_size)
     by_name = {family.name: family for family in families}
-    networks = {name: by_name[name].network(configs[name]) for name in programs}
-    rows = {name: {} for name in programs}
+    executed = {name: by_name[name].executed for name in programs}
+    obs_sizes = {
+        name: input_sizes(by_name[name], observation_size, action_size)[0]
+        for name in programs
+    }
+    rows = {
+        name: {
+            "network": by_name[name].network(configs[name]),
+            "executed_per_call": executed[name],
+        }
+        for name in programs
+    }
     times = {}
     for label, batch, rounds, min_time in (
         ("latency", 1, latency_rounds, latency_time_s),
         ("batch", batch_size, throughput_calls, throughput_time_s),
     ):
         obs = {
-            name: jax.random.normal(
-                jax.random.key(4),
-                (batch, input_sizes(by_name[name], observation_size, action_size)[0]),
-            )
-            for name in programs
+            name: jax.random.normal(jax.random.key(4), (batch, size))
+            for name, size in obs_sizes.items()
         }
         compiled, compile_s = _compile(programs, states, obs)
         times[label] = _paired_times(
@@ -279,12 +286,10 @@ def measure(
         )
         for name, program in programs.items():
             calls = times[label][name]
-            executed = by_name[name].executed
+            actions = batch * executed[name]  # executed actions per call
             cost = roofline.cost_per_action(
-                program, (states[name], obs[name], jax.random.key(0)), batch * executed
+                program, (states[name], obs[name], jax.random.key(0)), actions
             )
-            rows[name]["executed_per_call"] = executed
-            rows[name]["network"] = networks[name]
             prefix = "" if label == "latency" else "batch_"
             rows[name][f"{prefix}compile_s"] = compile_s[name]
             rows[name][f"{label}_calls"] = len(calls)
@@ -294,9 +299,7 @@ def measure(
                 rows[name]["latency_median_s"] = statistics.median(calls)
                 rows[name]["latency_p90_s"] = float(np.percentile(calls, 90))
             else:
-                rows[name]["actions_per_s"] = (
-                    batch * executed / statistics.median(calls)
-                )
+                rows[name]["actions_per_s"] = actions / statistics.median(calls)
     return {
         "rows": rows,
         "times": times,

@@ -395,7 +395,7 @@ def main(argv):
     common.setup_jax()
     out = pathlib.Path(FLAGS.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    demos = sorted(int(n) for n in FLAGS.demos)
+    requested = sorted(int(n) for n in FLAGS.demos)
     specs = arms()
     names = FLAGS.arms or list(specs)
     env = envs.make(TASK)
@@ -419,10 +419,12 @@ def main(argv):
     }
     key = jax.random.key(FLAGS.seed)
     results = load_finished(out, info) if FLAGS.resume else {}
-    demos = sorted(set(demos) | {n for by in results.values() for n in by})
+    # The table's columns: this run's counts and those of resumed runs.
+    demos = sorted(set(requested) | {n for by in results.values() for n in by})
+    markdown = None
     for arm in names:
         results.setdefault(arm, {})
-        for num_demos in sorted(int(n) for n in FLAGS.demos):
+        for num_demos in requested:
             if num_demos in results[arm]:
                 continue
             numbers, timing = run_arm(
@@ -438,8 +440,8 @@ def main(argv):
                 f"{np.mean(numbers['success']):.2f} {timing}",
                 flush=True,
             )
-            write(out, results, demos, specs, info)
-    print(write(out, results, demos, specs, info))
+            markdown = write(out, results, demos, specs, info)
+    print(markdown or write(out, results, demos, specs, info))
 
 
 if __name__ == "__main__":
