@@ -76,6 +76,7 @@ def environment_info() -> dict[str, Any]:
         "device_count": jax.device_count(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_threads": platform_lib.cpu_threads(),
         "matmul_precision": str(jax.config.jax_default_matmul_precision),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "versions": versions,
@@ -87,7 +88,11 @@ def hardware_line(info: dict[str, Any]) -> str:
     """A one-line description of the machine for tables."""
     if info["backend"] == "cpu":
         cores = info["cpu_count"]
-        return f"CPU: {info['cpu']} ({cores} cores), jax {info['versions']['jax']}"
+        threads = info.get("cpu_threads", cores)
+        pinned = f", XLA on {threads} of them" if threads < cores else ""
+        return (
+            f"CPU: {info['cpu']} ({cores} cores{pinned}), jax {info['versions']['jax']}"
+        )
     return (
         f"{info['backend'].upper()}: {info['device']} x{info['device_count']}, "
         f"host CPU {info['cpu']}, jax {info['versions']['jax']}"

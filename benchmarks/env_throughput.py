@@ -28,6 +28,7 @@ from absl import app, flags
 
 import ilax
 import ilax.metrics
+import ilax.platform
 from benchmarks import common
 from ilax.rollout import rollout
 
@@ -71,6 +72,12 @@ _RATIO_TASKS = flags.DEFINE_list(
 _MIN_RATIO = flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
 _OUT_DIR = flags.DEFINE_string(
     "out_dir", None, "Results directory; default results/env_throughput_<backend>."
+)
+_CPU_THREADS = flags.DEFINE_integer(
+    "cpu_threads",
+    None,
+    "Pin the process to this many cores before JAX starts (XLA's CPU thread "
+    "pool follows); default: every core. One thread is faster at batch 1.",
 )
 _UPDATE_MD = flags.DEFINE_bool(
     "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
@@ -187,6 +194,8 @@ def _format(rows, info, min_ratio, ratio_tasks):
 
 def main(argv):
     del argv
+    if _CPU_THREADS.value is not None:
+        ilax.platform.limit_cpu_threads(_CPU_THREADS.value)
     common.setup_jax()
     info = common.environment_info()
     backend = info["backend"]

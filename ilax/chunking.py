@@ -87,14 +87,17 @@ def flatten_window(window: Window) -> Batch:
     """A `Batch` of flattened windows: obs `[B, To * O]`, action `[B, Tp * A]`.
 
     `action[:, j * A:(j + 1) * A]` is the label j steps ahead. Labels past an
-    episode's end repeat its last action (see `Window`): the chunk learner is
-    taught to hold still there, as Diffusion Policy pads its chunks.
+    episode's end repeat its last action (see `Window`), and `action_mask`
+    `[B, Tp]` keeps the window's mark of them: a learner that ignores it is
+    taught to hold still there, as Diffusion Policy pads its chunks; ACT
+    leaves them out of its loss.
     """
     batch = window.obs.shape[0]
     return Batch(
         obs=window.obs.reshape(batch, -1),
         privileged=window.privileged.reshape(batch, -1),
         action=window.action.reshape(batch, -1),
+        action_mask=window.action_mask,
     )
 
 

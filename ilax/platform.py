@@ -11,6 +11,7 @@ library itself never changes the process environment on import.
 import os
 
 import jax  # importing does not start the backend; XLA_FLAGS is read then
+from jax._src import xla_bridge
 
 CPU_XLA_FLAGS = ("--xla_cpu_enable_concurrency_optimized_scheduler=false",)
 
@@ -39,3 +40,35 @@ def use_compilation_cache(cache_dir: str | None = None) -> None:
     cache = cache_dir or os.environ.get("ILAX_JAX_CACHE", os.path.join(".cache", "jax"))
     jax.config.update("jax_compilation_cache_dir", cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+def limit_cpu_threads(num_threads: int) -> None:
+    """Runs this process, and so XLA's CPU thread pool, on `num_threads` cores.
+
+    XLA sizes its CPU thread pool by the process's CPU affinity when the
+    backend starts, so this pins the process to the first `num_threads` of
+    the cores it may use and must come before the first computation. Small
+    programs (one environment, one action) run faster on one thread: handing
+    tiny operations to a second thread costs more than it saves.
+
+    Raises:
+      ValueError: `num_threads` outside 1..(cores this process may use).
+      RuntimeError: JAX's backend has already started.
+    """
+    allowed = sorted(os.sched_getaffinity(0))
+    if not 1 <= num_threads <= len(allowed):
+        raise ValueError(
+            f"cpu_threads: expected 1 to {len(allowed)} (the cores this process "
+            f"may use), got {num_threads}"
+        )
+    if xla_bridge.backends_are_initialized():
+        raise RuntimeError(
+            "cpu_threads: JAX's backend has already started, so its thread pool "
+            "is sized; limit the threads before the first computation"
+        )
+    os.sched_setaffinity(0, allowed[:num_threads])
+
+
+def cpu_threads() -> int:
+    """The number of cores this process may run on (XLA's CPU pool size)."""
+    return len(os.sched_getaffinity(0))

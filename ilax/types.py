@@ -74,11 +74,18 @@ class EpisodeLog(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """A minibatch of single steps for training, `[B, ...]`."""
+    """A minibatch of single steps for training, `[B, ...]`.
+
+    Rows may be flattened windows (`ilax.chunking.flatten_window`): `action`
+    is then a chunk of Tp labels and `action_mask` marks the labels that lie
+    inside the episode; learners that weigh chunk steps (ACT) read it, the
+    others ignore it. It is None for single steps.
+    """
 
     obs: Array  # [B, O]
     privileged: Array  # [B, P]
     action: Array  # [B, A] the expert's label
+    action_mask: Array | None = None  # [B, Tp] bool, flattened windows only
 
 
 class Window(NamedTuple):

@@ -133,12 +133,14 @@ def test_flatten_window_is_row_major_in_time():
         obs=jnp.arange(2 * 3 * 2, dtype=jnp.float32).reshape(2, 3, 2),
         privileged=jnp.zeros((2, 3, 1)),
         action=jnp.arange(2 * 4 * 2, dtype=jnp.float32).reshape(2, 4, 2),
-        action_mask=jnp.ones((2, 4), bool),
+        action_mask=jnp.array([[True] * 4, [True, True, False, False]]),
     )
     batch = chunking.flatten_window(window)
     assert batch.obs.shape == (2, 6) and batch.action.shape == (2, 8)
     np.testing.assert_array_equal(batch.action[1, 2:4], window.action[1, 1])
     np.testing.assert_array_equal(batch.obs[0, 4:6], window.obs[0, 2])
+    # The padding mark stays per chunk step, for learners that weigh steps.
+    np.testing.assert_array_equal(batch.action_mask, window.action_mask)
 
 
 def test_bad_horizons_name_the_field():

@@ -217,7 +217,7 @@ def make_trainer_from_dataset(
         enabled=learner_config.normalize,
     )
     if chunk is None:
-        first_rows = Batch(*(x[:1] for x in view))
+        first_rows = jax.tree.map(lambda x: x[:1], view)
     else:
         first_rows = data_lib.windows_at(
             dataset,

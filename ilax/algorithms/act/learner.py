@@ -13,9 +13,10 @@ diag(exp(log_var))), z is drawn by reparameterization with the update's key,
 and the decoder reconstructs the chunk from (obs, z). With `use_cvae=False`
 there is no encoder and z = 0. The policy decodes z = 0 and returns the
 denormalized flat chunk `[k * A]` per environment; `ilax.chunking` executes
-it (receding horizon or temporal ensembling). A flat `Batch` carries no
-padding mask: chunk positions past an episode's end (which `Window` fills
-with the last action) are trained on like the others, where ACT masks them.
+it (receding horizon or temporal ensembling). Chunk positions past an
+episode's end (which `Window` fills with the last action) are left out of
+the reconstruction loss when the batch carries `action_mask` (flattened
+windows do), as ACT masks its padding.
 A step whose loss or gradients are not finite leaves the parameters and the
 optimizer state untouched and reports `train/nonfinite`.
 """
@@ -52,18 +53,21 @@ def chunk_loss(
     *,
     kl_weight: float,
     loss: str = "l1",
+    mask: jax.Array | None = None,
 ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     """ACT's loss and its two terms.
 
-    With B rows, k chunk steps, A action dimensions and L latent dimensions:
+    With B rows, k chunk steps, A action dimensions, L latent dimensions and
+    m_bj = 1 for a chunk step inside the episode (0 for padding; all 1
+    without a mask):
 
-        reconstruction = 1/B sum_b 1/(k A) sum_{j, d} |a_bjd - a_hat_bjd|
+        reconstruction = 1/B sum_b 1/(k A) sum_{j, d} m_bj |a_bjd - a_hat_bjd|
                          (squared difference for `loss="mse"`)
         kl = 1/B sum_b sum_l 0.5 (mean_bl^2 + exp(log_var_bl) - 1 - log_var_bl)
         loss = reconstruction + kl_weight * kl
 
-    as in ACT's `policy.py` (L1 averaged over elements, KL summed over the
-    latent and averaged over the batch).
+    as in ACT's `policy.py` (L1 averaged over all elements with padded ones
+    zeroed, KL summed over the latent and averaged over the batch).
 
     Args:
       prediction: `[B, k, A]` the decoded chunk (normalized units).
@@ -72,18 +76,38 @@ def chunk_loss(
       log_var: `[B, L]` the posterior's log-variance; None without a CVAE.
       kl_weight: beta.
       loss: `l1` or `mse`.
+      mask: `[B, k]` bool, False for padded chunk steps; None keeps all.
 
     Returns:
       `(loss, (reconstruction, kl))`, scalars.
     """
     error = prediction - target
     per_element = jnp.abs(error) if loss == "l1" else jnp.square(error)
+    if mask is not None:
+        per_element = jnp.where(mask[..., None], per_element, 0.0)
     reconstruction = jnp.mean(per_element)
     if mean is None:
         kl = jnp.zeros((), reconstruction.dtype)
     else:
         kl = jnp.mean(gaussian_kl(mean, log_var))
     return reconstruction + kl_weight * kl, (reconstruction, kl)
+
+
+def check_mask(mask: jax.Array | None, *, rows: int, chunk_size: int) -> None:
+    """Checks a batch's `action_mask` against the chunk (at trace time).
+
+    Raises:
+      ValueError: a mask that is not `[rows, chunk_size]` bool, naming the
+        field, the expected and the actual shape and dtype.
+    """
+    if mask is None:
+        return
+    expected = (rows, chunk_size)
+    if tuple(mask.shape) != expected or mask.dtype != jnp.bool_:
+        raise ValueError(
+            f"act update: field 'action_mask' must be bool {expected} (rows, "
+            f"ACTConfig.chunk_size); got {mask.dtype} {tuple(mask.shape)}"
+        )
 
 
 def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learner:
@@ -176,12 +200,14 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
             log_var,
             kl_weight=config.kl_weight,
             loss=config.loss,
+            mask=batch.action_mask,
         )
 
     def update(
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
         checks.check_batch(batch, where="update", **batch_checks)
+        check_mask(batch.action_mask, rows=batch.action.shape[0], chunk_size=k)
         return optim.latent_variable_update(
             "act", optimizer, loss_fn, state, batch, key
         )

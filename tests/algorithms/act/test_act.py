@@ -193,6 +193,45 @@ def test_chunk_loss_by_hand():
     assert float(kl) == 0.0 and float(loss) == float(reconstruction)
 
 
+def test_chunk_loss_leaves_padded_steps_out():
+    # B = 2, k = 2, A = 1; row 1's second step lies past its episode's end.
+    prediction = jnp.array([[[1.0], [2.0]], [[0.0], [0.0]]])
+    target = jnp.array([[[0.0], [4.0]], [[1.0], [-1.0]]])
+    mask = jnp.array([[True, True], [True, False]])
+    _, (reconstruction, _) = act.chunk_loss(
+        prediction, target, None, None, kl_weight=1.0, mask=mask
+    )
+    # L1 over all B k A = 4 elements with the padded one zeroed: (1 + 2 + 1) / 4.
+    np.testing.assert_allclose(reconstruction, 1.0, rtol=1e-6)
+
+
+def test_padded_labels_do_not_move_the_update(plain):
+    batch = _batch()
+    state = plain.learner.init(jax.random.key(0), batch)
+    mask = jnp.arange(CHUNK)[None, :] < jnp.arange(BATCH)[:, None] % (CHUNK + 1)
+    masked = batch._replace(action_mask=mask)
+    # Rewriting the labels where the mask is False changes neither loss nor step.
+    step_mask = jnp.repeat(mask, ACTION_DIM, axis=1)
+    scrambled = masked._replace(action=jnp.where(step_mask, batch.action, 99.0))
+    update = jax.jit(plain.learner.update)  # masked batches: a second pytree
+    first, metrics_first = update(state, masked, jax.random.key(1))
+    second, metrics_second = update(state, scrambled, jax.random.key(1))
+    np.testing.assert_allclose(
+        metrics_first["act/loss"], metrics_second["act/loss"], rtol=1e-6
+    )
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+        first.params,
+        second.params,
+    )
+    # Without the mask the same scrambled labels do change the loss.
+    _, unmasked = update(state, scrambled._replace(action_mask=None), jax.random.key(1))
+    assert float(unmasked["act/loss"]) > 2 * float(metrics_first["act/loss"])
+    bad = masked._replace(action_mask=mask[:, :2])
+    with pytest.raises(ValueError, match=r"'action_mask' must be bool \(64, 4\)"):
+        update(state, bad, jax.random.key(1))
+
+
 def test_update_loss_is_the_formula_on_the_networks_outputs(cvae):
     batch = _batch()
     state = cvae.learner.init(jax.random.key(0), batch)
