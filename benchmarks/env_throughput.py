@@ -18,6 +18,7 @@ the ratios are medians of per-round ratios; compile time is reported apart.
 
   python -m benchmarks.env_throughput                      # full sweep
   python -m benchmarks.env_throughput --tasks=pendulum --batch_sizes=1,256
+  python -m benchmarks.env_throughput --cpu_threads=1     # XLA on one core
 """
 
 import os

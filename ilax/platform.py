@@ -2,10 +2,19 @@
 
 XLA's CPU backend (jaxlib 0.10) can deadlock running MJX programs at some
 batch sizes (halfcheetah with 1,000 to 4,096 environments hung with every
-thread idle); its concurrency-optimized scheduler is the culprit, and turning
-it off fixed every case we tried at no measurable cost. Entry points (the
-tests, benchmarks and command lines) call `use_safe_cpu_flags()` first; the
-library itself never changes the process environment on import.
+thread idle, reproduced again with jaxlib 0.10.2); its default,
+concurrency-optimized scheduler is the culprit, and turning it off fixed
+every case we tried. The flag selects the memory-optimized scheduler (in
+jaxlib 0.10.2 it compiles the same programs as
+`--xla_cpu_scheduler_type=CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED`, which older
+jaxlibs in our range may not know; XLA marks the old flag deprecated). Entry
+points (the tests, benchmarks and command lines) call `use_safe_cpu_flags()`
+first; the library itself never changes the process environment on import.
+
+Small programs on a few cores are another matter: with one environment,
+handing XLA's tiny operations to a second thread costs more than it saves,
+and `limit_cpu_threads(1)` makes batch-1 rollouts faster
+(`results/env_throughput_cpu_threads/`).
 """
 
 import os

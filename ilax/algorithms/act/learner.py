@@ -14,9 +14,10 @@ and the decoder reconstructs the chunk from (obs, z). With `use_cvae=False`
 there is no encoder and z = 0. The policy decodes z = 0 and returns the
 denormalized flat chunk `[k * A]` per environment; `ilax.chunking` executes
 it (receding horizon or temporal ensembling). Chunk positions past an
-episode's end (which `Window` fills with the last action) are left out of
-the reconstruction loss when the batch carries `action_mask` (flattened
-windows do), as ACT masks its padding.
+episode's end (which `Window` fills with the last action) are trained on by
+default; with `mask_padding` they are left out of the reconstruction loss
+when the batch carries `action_mask` (flattened windows do), as ACT's code
+masks its padding.
 A step whose loss or gradients are not finite leaves the parameters and the
 optimizer state untouched and reports `train/nonfinite`.
 """
@@ -200,14 +201,15 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
             log_var,
             kl_weight=config.kl_weight,
             loss=config.loss,
-            mask=batch.action_mask,
+            mask=batch.action_mask if config.mask_padding else None,
         )
 
     def update(
         state: TrainState, batch: Batch, key: jax.Array
     ) -> tuple[TrainState, Metrics]:
         checks.check_batch(batch, where="update", **batch_checks)
-        check_mask(batch.action_mask, rows=batch.action.shape[0], chunk_size=k)
+        if config.mask_padding:
+            check_mask(batch.action_mask, rows=batch.action.shape[0], chunk_size=k)
         return optim.latent_variable_update(
             "act", optimizer, loss_fn, state, batch, key
         )

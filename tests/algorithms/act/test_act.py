@@ -205,15 +205,25 @@ def test_chunk_loss_leaves_padded_steps_out():
     np.testing.assert_allclose(reconstruction, 1.0, rtol=1e-6)
 
 
-def test_padded_labels_do_not_move_the_update(plain):
+def test_masked_padding_does_not_move_the_update():
     batch = _batch()
-    state = plain.learner.init(jax.random.key(0), batch)
+    masking = act.make(
+        config_lib.replace(SMALL, use_cvae=False, mask_padding=True),
+        observation_size=OBS,
+        action_size=WIDTH,
+    )
+    padding = act.make(
+        config_lib.replace(SMALL, use_cvae=False),
+        observation_size=OBS,
+        action_size=WIDTH,
+    )
+    state = masking.init(jax.random.key(0), batch)
     mask = jnp.arange(CHUNK)[None, :] < jnp.arange(BATCH)[:, None] % (CHUNK + 1)
     masked = batch._replace(action_mask=mask)
     # Rewriting the labels where the mask is False changes neither loss nor step.
     step_mask = jnp.repeat(mask, ACTION_DIM, axis=1)
     scrambled = masked._replace(action=jnp.where(step_mask, batch.action, 99.0))
-    update = jax.jit(plain.learner.update)  # masked batches: a second pytree
+    update = jax.jit(masking.update)
     first, metrics_first = update(state, masked, jax.random.key(1))
     second, metrics_second = update(state, scrambled, jax.random.key(1))
     np.testing.assert_allclose(
@@ -224,8 +234,8 @@ def test_padded_labels_do_not_move_the_update(plain):
         first.params,
         second.params,
     )
-    # Without the mask the same scrambled labels do change the loss.
-    _, unmasked = update(state, scrambled._replace(action_mask=None), jax.random.key(1))
+    # The default trains on the padding: the same scrambled labels count.
+    _, unmasked = jax.jit(padding.update)(state, scrambled, jax.random.key(1))
     assert float(unmasked["act/loss"]) > 2 * float(metrics_first["act/loss"])
     bad = masked._replace(action_mask=mask[:, :2])
     with pytest.raises(ValueError, match=r"'action_mask' must be bool \(64, 4\)"):
