@@ -73,7 +73,9 @@ def main(argv):
         for run in _RUNS.value
     )
     table = comparison_table(first, second)
-    out = pathlib.Path(_OUT.value or pathlib.Path(_RUNS.value[0]).parent / "comparison.md")
+    out = pathlib.Path(
+        _OUT.value or pathlib.Path(_RUNS.value[0]).parent / "comparison.md"
+    )
     out.write_text(table + "\n")
     print(table)
 

@@ -27,7 +27,9 @@ def _row(task, envs, ilax, bare):
 
 def test_rows_are_paired_by_task_and_batch():
     one = _record(1, [_row("pendulum", 1, 900.0, 1000.0), _row("hopper", 1, 5.0, 5.0)])
-    two = _record(2, [_row("pendulum", 16, 1.0, 1.0), _row("pendulum", 1, 450.0, 500.0)])
+    two = _record(
+        2, [_row("pendulum", 16, 1.0, 1.0), _row("pendulum", 1, 450.0, 500.0)]
+    )
     table = thread_comparison.comparison_table(one, two)
     lines = table.splitlines()
     assert lines[0] == "Hardware: CPU: AMD EPYC (2 cores), jax 0.10.2; commits c1 / c2."
