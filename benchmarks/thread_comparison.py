@@ -57,9 +57,9 @@ def comparison_table(first: dict, second: dict) -> str:
         f"ilax/bare ({a} / {b} threads)",
     ]
     machine = {**first["environment"], "cpu_threads": first["environment"]["cpu_count"]}
+    commits = f"{first['environment']['commit']} / {second['environment']['commit']}"
     return (
-        f"Hardware: {common.hardware_line(machine)}; commits {first['environment']['commit']} / "
-        f"{second['environment']['commit']}.\n\n"
+        f"Hardware: {common.hardware_line(machine)}; commits {commits}.\n\n"
         + ilax.metrics.markdown_table(rows, headers)
     )
 
