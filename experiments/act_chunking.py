@@ -29,6 +29,8 @@ insertion time of the successful episodes.
         --ensembling_sizes=25 --no_cvae_sizes=25 --seeds=5 --updates=20000 \
         --batch_size=64 --learning_rate=1e-4 --eval_envs=100 --model_size=128 \
         --layers=2 --feedforward_size=512                   # ACT-lite's grid
+    python -m experiments.act_chunking --mask_padding \
+        --out_dir=results/act_chunking_masked               # ACT's padding mask
 
 The defaults (d_model 64, one layer, 2,500 updates of 32, ACT and MLP at
 k = 1, 10, 20, 50, 100) take about 25 minutes on 2 loaded CPU cores. At
@@ -155,6 +157,9 @@ class Settings:
     needs larger steps)."""
     loss: str = "l1"
     """Reconstruction loss, `l1` (ACT) or `mse`."""
+    mask_padding: bool = False
+    """Leave chunk steps past an episode's end out of ACT's loss, as ACT's
+    code does (`ACTConfig.mask_padding`; the MLP arms never mask)."""
 
 
 def train_config(
@@ -186,6 +191,7 @@ def train_config(
         use_cvae=arm.use_cvae,
         learning_rate=settings.learning_rate,
         loss=settings.loss,
+        mask_padding=settings.mask_padding,
     )
     return ACTTrainConfig(learner=learner, **schedule)
 
@@ -413,7 +419,11 @@ def define_flags() -> None:
     flags.DEFINE_list("styles", list(STYLES), "Demonstrators: human, scripted.")
     flags.DEFINE_integer("demos", 50, "Successful demonstrations per set.")
     flags.DEFINE_integer("seed", 0, "Seed of the run keys (data, training, eval).")
-    kinds = {int: flags.DEFINE_integer, float: flags.DEFINE_float}
+    kinds = {
+        bool: flags.DEFINE_bool,
+        int: flags.DEFINE_integer,
+        float: flags.DEFINE_float,
+    }
     for field in dataclasses.fields(Settings):
         value = getattr(defaults, field.name)
         define = kinds.get(type(value), flags.DEFINE_string)

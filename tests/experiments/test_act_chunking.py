@@ -41,6 +41,9 @@ def test_arms_execute_and_train_as_the_ablation_says():
         assert chunk.obs_horizon == 1
         assert config.learner.chunk_size == chunk.prediction_horizon == arm.chunk_size
         assert config.learner.use_cvae == arm.use_cvae
+        assert not config.learner.mask_padding
+    masked = dataclasses.replace(act_chunking.Settings(), mask_padding=True)
+    assert act_chunking.train_config(open_loop, masked, 20).learner.mask_padding
     # Open loop executes the whole chunk; ensembling predicts every step.
     assert open_loop.chunk().action_horizon == 20
     assert not open_loop.chunk().temporal_ensembling
