@@ -38,6 +38,7 @@ lint: $(STAMP)
 # The full sweeps whose figures BENCHMARKS.md quotes.
 benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput
+	$(BIN)/python -m benchmarks.thread_comparison
 	$(BIN)/python -m benchmarks.expert_quality
 	$(BIN)/python -m benchmarks.learner_throughput
 	$(BIN)/python -m benchmarks.inference_latency

@@ -1,83 +1,183 @@
-"""Environment throughput under two CPU thread limits, side by side.
+"""Environment throughput with XLA's CPU pool on one core against all cores.
 
-Reads the `results.json` of two `benchmarks.env_throughput` runs made with
-different `--cpu_threads` and writes `comparison.md` next to them: for each
-task and batch size timed in both, the steps per second of each run, the
-speed-up of the first over the second (a comparison across runs) and each
-run's paired ilax/bare ratio.
+XLA sizes its CPU thread pool once per process, so each thread count needs
+its own process. This runs `benchmarks.env_throughput` in subprocesses,
+alternating the thread counts round by round (1, all; all, 1; ...), so a
+slow spell of the machine hits both alike, and pairs the rounds: for every
+task and batch size it reports the median over rounds of the one-thread
+over all-threads ratio of steps per second, and each setting's median
+ilax/bare ratio (itself paired within its run).
 
-  python -m benchmarks.thread_comparison \
-    --runs=results/env_throughput_cpu_threads/threads_1,results/env_throughput_cpu_threads/threads_2
+  python -m benchmarks.thread_comparison                  # CPU defaults
+  python -m benchmarks.thread_comparison --tasks=hopper --batch_sizes=1 --rounds=6
+
+Writes results/env_throughput_cpu_threads/ and its BENCHMARKS.md section.
 """
 
 import json
+import os
 import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
 
 from absl import app, flags
 
 import ilax.metrics
+import ilax.platform
 from benchmarks import common
 
-_RUNS = flags.DEFINE_list("runs", None, "Two env_throughput result folders.")
-_OUT = flags.DEFINE_string(
-    "out", None, "Output file; default comparison.md in the first run's parent."
+_TASKS = flags.DEFINE_list("tasks", ["pendulum", "halfcheetah"], "Tasks to time.")
+_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1", "16"], "Batch sizes.")
+_ROUNDS = flags.DEFINE_integer("rounds", 4, "Rounds; each runs both settings.")
+_MIN_CALLS = flags.DEFINE_integer(
+    "min_calls", 3, "Timed calls per program and run (env_throughput's)."
+)
+_OUT_DIR = flags.DEFINE_string(
+    "out_dir",
+    str(common.ROOT / "results" / "env_throughput_cpu_threads"),
+    "Results directory.",
+)
+_UPDATE_MD = flags.DEFINE_bool(
+    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
 )
 
 
-def _threads(record: dict) -> int:
-    environment = record["environment"]
-    return environment.get("cpu_threads", environment["cpu_count"])
+def run_env_throughput(threads: int, scratch: pathlib.Path) -> dict:
+    """One env_throughput run pinned to `threads` cores; its results.json."""
+    out = scratch / f"threads_{threads}"
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.env_throughput",
+        f"--tasks={','.join(_TASKS.value)}",
+        f"--batch_sizes={','.join(_BATCH_SIZES.value)}",
+        f"--min_calls={_MIN_CALLS.value}",
+        f"--cpu_threads={threads}",
+        f"--out_dir={out}",
+        "--nobenchmarks_md",
+    ]
+    subprocess.run(command, check=True, cwd=common.ROOT, stdout=subprocess.DEVNULL)
+    return json.loads((out / "results.json").read_text())
 
 
-def comparison_table(first: dict, second: dict) -> str:
-    """The Markdown table of two env_throughput records (see the docstring)."""
-    a, b = _threads(first), _threads(second)
-    by_key = {(r["task"], r["num_envs"]): r for r in second["rows"]}
+def pair_rounds(rounds: list[tuple[dict, dict]]) -> list[dict]:
+    """Per task and batch size, the paired summary of (few, all) run pairs.
+
+    Each element of `rounds` holds the `results.json` records of the run
+    with few threads and the run with all of them, made back to back.
+    Returns rows with the medians over rounds: steps/s of each setting,
+    the per-round speed-up of few over all, and each setting's ilax/bare.
+    """
+    by_key: dict[tuple[str, int], list[tuple[dict, dict]]] = {}
+    for few, every in rounds:
+        other = {(r["task"], r["num_envs"]): r for r in every["rows"]}
+        for row in few["rows"]:
+            key = (row["task"], row["num_envs"])
+            if key in other:
+                by_key.setdefault(key, []).append((row, other[key]))
     rows = []
-    for row in first["rows"]:
-        other = by_key.get((row["task"], row["num_envs"]))
-        if other is None:
-            continue
+    median = statistics.median
+    for (task, num_envs), pairs in by_key.items():
         rows.append(
-            [
-                row["task"],
-                row["num_envs"],
-                f"{row['ilax_steps_per_s']:,.0f} / {other['ilax_steps_per_s']:,.0f}",
-                f"{row['bare_steps_per_s']:,.0f} / {other['bare_steps_per_s']:,.0f}",
-                f"{row['ilax_steps_per_s'] / other['ilax_steps_per_s']:.2f}x",
-                f"{row['ratio']:.2f} / {other['ratio']:.2f}",
-            ]
+            {
+                "task": task,
+                "num_envs": num_envs,
+                "rounds": len(pairs),
+                "few_ilax_steps_per_s": median(
+                    [a["ilax_steps_per_s"] for a, _ in pairs]
+                ),
+                "all_ilax_steps_per_s": median(
+                    [b["ilax_steps_per_s"] for _, b in pairs]
+                ),
+                "speedup": median(
+                    [a["ilax_steps_per_s"] / b["ilax_steps_per_s"] for a, b in pairs]
+                ),
+                "bare_speedup": median(
+                    [a["bare_steps_per_s"] / b["bare_steps_per_s"] for a, b in pairs]
+                ),
+                "few_ratio": median([a["ratio"] for a, _ in pairs]),
+                "all_ratio": median([b["ratio"] for _, b in pairs]),
+            }
         )
+    return rows
+
+
+def format_table(rows: list[dict], few: int, every: int) -> str:
+    """The Markdown table of `pair_rounds`'s rows."""
     headers = [
         "task",
         "envs",
-        f"ilax steps/s ({a} / {b} threads)",
-        f"bare steps/s ({a} / {b} threads)",
-        f"ilax, {a} over {b} threads",
-        f"ilax/bare ({a} / {b} threads)",
+        "rounds",
+        f"ilax steps/s ({few} / {every} threads)",
+        f"ilax, {few} over {every} threads",
+        f"bare, {few} over {every} threads",
+        f"ilax/bare ({few} / {every} threads)",
     ]
-    machine = {**first["environment"], "cpu_threads": first["environment"]["cpu_count"]}
-    commits = f"{first['environment']['commit']} / {second['environment']['commit']}"
-    return (
-        f"Hardware: {common.hardware_line(machine)}; commits {commits}.\n\n"
-        + ilax.metrics.markdown_table(rows, headers)
-    )
+    body = [
+        [
+            row["task"],
+            row["num_envs"],
+            row["rounds"],
+            f"{row['few_ilax_steps_per_s']:,.0f} / {row['all_ilax_steps_per_s']:,.0f}",
+            f"{row['speedup']:.2f}x",
+            f"{row['bare_speedup']:.2f}x",
+            f"{row['few_ratio']:.2f} / {row['all_ratio']:.2f}",
+        ]
+        for row in rows
+    ]
+    return ilax.metrics.markdown_table(body, headers)
 
 
 def main(argv):
     del argv
-    if not _RUNS.value or len(_RUNS.value) != 2:
-        raise app.UsageError(f"--runs: expected two folders; got {_RUNS.value!r}")
-    first, second = (
-        json.loads((pathlib.Path(run) / "results.json").read_text())
-        for run in _RUNS.value
+    every = ilax.platform.cpu_threads()
+    if every < 2:
+        raise app.UsageError(f"needs at least 2 cores to compare; this has {every}")
+    info = common.environment_info()
+    rounds = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for i in range(_ROUNDS.value):
+            order = (1, every) if i % 2 == 0 else (every, 1)
+            runs = {t: run_env_throughput(t, pathlib.Path(scratch)) for t in order}
+            rounds.append((runs[1], runs[every]))
+            print(f"round {i + 1}/{_ROUNDS.value} done", flush=True)
+    rows = pair_rounds(rounds)
+    table = (
+        f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
+        + format_table(rows, 1, every)
     )
-    table = comparison_table(first, second)
-    out = pathlib.Path(
-        _OUT.value or pathlib.Path(_RUNS.value[0]).parent / "comparison.md"
-    )
-    out.write_text(table + "\n")
-    print(table)
+    record = {
+        "benchmark": "thread_comparison",
+        "environment": info,
+        "settings": {
+            "tasks": _TASKS.value,
+            "batch_sizes": [int(b) for b in _BATCH_SIZES.value],
+            "rounds": _ROUNDS.value,
+            "min_calls": _MIN_CALLS.value,
+            "threads": [1, every],
+        },
+        "rows": rows,
+        "runs": [{"one_thread": a, "all_threads": b} for a, b in rounds],
+    }
+    common.write_results(_OUT_DIR.value, record, table)
+    print("\n" + table)
+    if _UPDATE_MD.value:
+        section = "\n".join(
+            [
+                "## Environment throughput: one XLA thread or all (cpu)",
+                "",
+                f"`python -m benchmarks.thread_comparison`: `env_throughput` in "
+                f"separate processes pinned to 1 and to {every} cores, alternating "
+                f"for {_ROUNDS.value} rounds; speed-ups are medians of per-round "
+                f"ratios, ilax/bare the median of each setting's paired ratios. "
+                f"Files: `{os.path.relpath(_OUT_DIR.value, common.ROOT)}/`.",
+                "",
+                table,
+            ]
+        )
+        common.update_benchmarks_md("env_threads_cpu", section)
 
 
 if __name__ == "__main__":
