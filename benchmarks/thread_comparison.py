@@ -28,20 +28,26 @@ import ilax.metrics
 import ilax.platform
 from benchmarks import common
 
-_TASKS = flags.DEFINE_list("tasks", ["pendulum", "halfcheetah"], "Tasks to time.")
-_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1", "16"], "Batch sizes.")
-_ROUNDS = flags.DEFINE_integer("rounds", 4, "Rounds; each runs both settings.")
-_MIN_CALLS = flags.DEFINE_integer(
-    "min_calls", 3, "Timed calls per program and run (env_throughput's)."
-)
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir",
-    str(common.ROOT / "results" / "env_throughput_cpu_threads"),
-    "Results directory.",
-)
-_UPDATE_MD = flags.DEFINE_bool(
-    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the command line's flags, only when run as a script.
+
+    The names are env_throughput's, and both modules may share a process.
+    """
+    flags.DEFINE_list("tasks", ["pendulum", "halfcheetah"], "Tasks to time.")
+    flags.DEFINE_list("batch_sizes", ["1", "16"], "Batch sizes.")
+    flags.DEFINE_integer("rounds", 4, "Rounds; each runs both settings.")
+    flags.DEFINE_integer(
+        "min_calls", 3, "Timed calls per program and run (env_throughput's)."
+    )
+    flags.DEFINE_string(
+        "out_dir",
+        str(common.ROOT / "results" / "env_throughput_cpu_threads"),
+        "Results directory.",
+    )
+    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
 
 
 def run_env_throughput(threads: int, scratch: pathlib.Path) -> dict:
@@ -51,9 +57,9 @@ def run_env_throughput(threads: int, scratch: pathlib.Path) -> dict:
         sys.executable,
         "-m",
         "benchmarks.env_throughput",
-        f"--tasks={','.join(_TASKS.value)}",
-        f"--batch_sizes={','.join(_BATCH_SIZES.value)}",
-        f"--min_calls={_MIN_CALLS.value}",
+        f"--tasks={','.join(FLAGS.tasks)}",
+        f"--batch_sizes={','.join(FLAGS.batch_sizes)}",
+        f"--min_calls={FLAGS.min_calls}",
         f"--cpu_threads={threads}",
         f"--out_dir={out}",
         "--nobenchmarks_md",
@@ -138,11 +144,11 @@ def main(argv):
     info = common.environment_info()
     rounds = []
     with tempfile.TemporaryDirectory() as scratch:
-        for i in range(_ROUNDS.value):
+        for i in range(FLAGS.rounds):
             order = (1, every) if i % 2 == 0 else (every, 1)
             runs = {t: run_env_throughput(t, pathlib.Path(scratch)) for t in order}
             rounds.append((runs[1], runs[every]))
-            print(f"round {i + 1}/{_ROUNDS.value} done", flush=True)
+            print(f"round {i + 1}/{FLAGS.rounds} done", flush=True)
     rows = pair_rounds(rounds)
     table = (
         f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
@@ -152,27 +158,27 @@ def main(argv):
         "benchmark": "thread_comparison",
         "environment": info,
         "settings": {
-            "tasks": _TASKS.value,
-            "batch_sizes": [int(b) for b in _BATCH_SIZES.value],
-            "rounds": _ROUNDS.value,
-            "min_calls": _MIN_CALLS.value,
+            "tasks": FLAGS.tasks,
+            "batch_sizes": [int(b) for b in FLAGS.batch_sizes],
+            "rounds": FLAGS.rounds,
+            "min_calls": FLAGS.min_calls,
             "threads": [1, every],
         },
         "rows": rows,
         "runs": [{"one_thread": a, "all_threads": b} for a, b in rounds],
     }
-    common.write_results(_OUT_DIR.value, record, table)
+    common.write_results(FLAGS.out_dir, record, table)
     print("\n" + table)
-    if _UPDATE_MD.value:
+    if FLAGS.benchmarks_md:
         section = "\n".join(
             [
                 "## Environment throughput: one XLA thread or all (cpu)",
                 "",
                 f"`python -m benchmarks.thread_comparison`: `env_throughput` in "
                 f"separate processes pinned to 1 and to {every} cores, alternating "
-                f"for {_ROUNDS.value} rounds; speed-ups are medians of per-round "
+                f"for {FLAGS.rounds} rounds; speed-ups are medians of per-round "
                 f"ratios, ilax/bare the median of each setting's paired ratios. "
-                f"Files: `{os.path.relpath(_OUT_DIR.value, common.ROOT)}/`.",
+                f"Files: `{os.path.relpath(FLAGS.out_dir, common.ROOT)}/`.",
                 "",
                 table,
             ]
@@ -181,4 +187,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
