@@ -62,15 +62,22 @@ def limit_cpu_threads(num_threads: int) -> None:
 
     Raises:
       ValueError: `num_threads` outside 1..(cores this process may use).
-      RuntimeError: JAX's backend has already started.
+      RuntimeError: JAX's backend has already started, or the platform
+        cannot pin a process (no `os.sched_setaffinity`, e.g. macOS).
     """
+    if not hasattr(os, "sched_setaffinity"):
+        raise RuntimeError(
+            "cpu_threads: this platform cannot pin a process to cores "
+            "(os.sched_setaffinity is missing); use the OS's own tools"
+        )
     allowed = sorted(os.sched_getaffinity(0))
     if not 1 <= num_threads <= len(allowed):
         raise ValueError(
             f"cpu_threads: expected 1 to {len(allowed)} (the cores this process "
             f"may use), got {num_threads}"
         )
-    if xla_bridge.backends_are_initialized():
+    started = getattr(xla_bridge, "backends_are_initialized", None)
+    if started is not None and started():
         raise RuntimeError(
             "cpu_threads: JAX's backend has already started, so its thread pool "
             "is sized; limit the threads before the first computation"
@@ -79,5 +86,10 @@ def limit_cpu_threads(num_threads: int) -> None:
 
 
 def cpu_threads() -> int:
-    """The number of cores this process may run on (XLA's CPU pool size)."""
-    return len(os.sched_getaffinity(0))
+    """The number of cores this process may run on (XLA's CPU pool size).
+
+    Where the platform has no CPU affinity (macOS), every core.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -25,7 +25,7 @@ def test_flags_are_added_once_and_user_values_win(monkeypatch):
 
 
 def test_thread_limit_rejects_counts_outside_the_allowed_cores():
-    allowed = len(os.sched_getaffinity(0))
+    allowed = platform.cpu_threads()
     for bad in (0, allowed + 1):
         with pytest.raises(
             ValueError, match=rf"cpu_threads: expected 1 to {allowed}.*got {bad}"
@@ -51,3 +51,14 @@ def test_thread_limit_pins_a_fresh_process_before_jax_starts():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.split()[-1] == "1"
+
+
+def test_without_cpu_affinity_threads_count_every_core_and_pinning_says_why(
+    monkeypatch,
+):
+    # macOS has neither call; benchmarks still describe the machine.
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    assert platform.cpu_threads() == (os.cpu_count() or 1)
+    with pytest.raises(RuntimeError, match="cannot pin a process"):
+        platform.limit_cpu_threads(1)

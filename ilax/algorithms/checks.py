@@ -95,6 +95,24 @@ def check_batch(
         )
 
 
+def check_action_mask(batch: Batch, *, owner: str, chunk_size: int, where: str) -> None:
+    """Checks `batch.action_mask`, where present, against the chunk (at trace time).
+
+    Raises:
+      ValueError: a mask that is not bool `[rows, chunk_size]`, naming the
+        field, the expected and the actual shape and dtype.
+    """
+    mask = batch.action_mask
+    if mask is None:
+        return
+    expected = (jnp.shape(batch.action)[0], chunk_size)
+    if tuple(mask.shape) != expected or mask.dtype != jnp.bool_:
+        raise ValueError(
+            f"{owner} {where}: field 'action_mask' must be bool {expected} (rows, "
+            f"chunk_size); got {mask.dtype} {tuple(mask.shape)}"
+        )
+
+
 def check_finite(batch: Batch, *, owner: str, input_field: str) -> None:
     """Checks that concrete data holds no NaN or inf in `input_field` or `action`.
 

@@ -94,23 +94,6 @@ def chunk_loss(
     return reconstruction + kl_weight * kl, (reconstruction, kl)
 
 
-def check_mask(mask: jax.Array | None, *, rows: int, chunk_size: int) -> None:
-    """Checks a batch's `action_mask` against the chunk (at trace time).
-
-    Raises:
-      ValueError: a mask that is not `[rows, chunk_size]` bool, naming the
-        field, the expected and the actual shape and dtype.
-    """
-    if mask is None:
-        return
-    expected = (rows, chunk_size)
-    if tuple(mask.shape) != expected or mask.dtype != jnp.bool_:
-        raise ValueError(
-            f"act update: field 'action_mask' must be bool {expected} (rows, "
-            f"ACTConfig.chunk_size); got {mask.dtype} {tuple(mask.shape)}"
-        )
-
-
 def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learner:
     """The ACT learner (see the module docstring).
 
@@ -209,7 +192,7 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
     ) -> tuple[TrainState, Metrics]:
         checks.check_batch(batch, where="update", **batch_checks)
         if config.mask_padding:
-            check_mask(batch.action_mask, rows=batch.action.shape[0], chunk_size=k)
+            checks.check_action_mask(batch, owner="act", chunk_size=k, where="update")
         return optim.latent_variable_update(
             "act", optimizer, loss_fn, state, batch, key
         )
