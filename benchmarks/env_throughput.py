@@ -10,7 +10,8 @@ machine hits all three alike):
 * ilax+traj: the same, also returning the time-major trajectory (obs,
   privileged, action, reward, flags, next obs), as data collection does;
 * bare: `lax.scan` over `vmap` of the task's physics step (the same
-  `n_substeps` calls of `mjx.step`) with random controls, nothing else.
+  `n_substeps` calls of `mjx.step`) with random controls, nothing else; for
+  a task not simulated by MJX (slot), of the task's own unwrapped `step`.
 
 Episodes are shortened to half the rollout so every timed rollout includes
 auto-resets. Steps per second count control steps summed over environments;
@@ -31,6 +32,7 @@ import ilax
 import ilax.metrics
 import ilax.platform
 from benchmarks import common
+from ilax.envs.base import MjxEnv
 from ilax.rollout import rollout
 
 _TASKS = flags.DEFINE_list("tasks", None, "Tasks to time; default: all registered.")
@@ -104,26 +106,34 @@ def make_ilax_program(env, num_envs: int, num_steps: int, *, trajectory: bool):
 
 
 def make_bare_program(env, num_envs: int, num_steps: int):
-    """`lax.scan` over `vmap` of the physics step with random controls, jitted."""
+    """`lax.scan` over `vmap` of the physics step with random controls, jitted.
+
+    An MJX task steps its simulator data (`physics_step`); any other task
+    steps its own unwrapped `State` (no time limit, no reset, no log).
+    """
     task = env.unwrapped
     low, high = env.action_bounds
+    if isinstance(task, MjxEnv):
+        start, advance = (lambda k: task.reset(k).data), task.physics_step
+    else:
+        start, advance = task.reset, task.step
 
     def run(key):
         key_reset, key_ctrl = jax.random.split(key)
         keys = jax.random.split(key_reset, num_envs)
-        data = jax.vmap(lambda k: task.reset(k).data)(keys)
+        simulated = jax.vmap(start)(keys)
 
-        def body(data, t):
+        def body(simulated, t):
             ctrl = jax.random.uniform(
                 jax.random.fold_in(key_ctrl, t),
                 (num_envs, task.action_size),
                 minval=low,
                 maxval=high,
             )
-            return jax.vmap(task.physics_step)(data, ctrl), None
+            return jax.vmap(advance)(simulated, ctrl), None
 
-        data, _ = jax.lax.scan(body, data, jnp.arange(num_steps))
-        return data.qpos
+        simulated, _ = jax.lax.scan(body, simulated, jnp.arange(num_steps))
+        return simulated.qpos if isinstance(task, MjxEnv) else simulated.obs
 
     return jax.jit(run)
 
