@@ -35,56 +35,62 @@ from benchmarks import common
 from ilax.envs.base import MjxEnv
 from ilax.rollout import rollout
 
-_TASKS = flags.DEFINE_list("tasks", None, "Tasks to time; default: all registered.")
-_BATCH_SIZES = flags.DEFINE_list(
-    "batch_sizes",
-    None,
-    "Batch sizes; default 1..4096 on CPU and 1..65536 on an accelerator.",
-)
-_NUM_STEPS = flags.DEFINE_integer(
-    "num_steps", 100, "Control steps per timed rollout (at most; see target_call_s)."
-)
-_MIN_STEPS = flags.DEFINE_integer(
-    "min_steps", 20, "Control steps per timed rollout at least."
-)
-_TARGET_CALL = flags.DEFINE_float(
-    "target_call_s",
-    2.0,
-    "Aim for rollouts of about this long: at large batches of slow tasks the "
-    "steps per rollout shrink (to min_steps) by the speed measured at the "
-    "previous batch size.",
-)
-_MAX_CALL = flags.DEFINE_float(
-    "max_call_s",
-    30.0,
-    "Skip a batch size whose shortest rollout (min_steps) would take longer "
-    "than this at the speed of the previous batch size (the largest batches "
-    "of the locomotion tasks on a small CPU); skipped sizes are listed.",
-)
-_MIN_CALLS = flags.DEFINE_integer(
-    "min_calls", 3, "Timed rounds at least, after a warm-up."
-)
-_MIN_TIME = flags.DEFINE_float(
-    "min_time_s", 3.0, "Keep timing rounds until the timed calls took this long."
-)
-_RATIO_TASKS = flags.DEFINE_list(
-    "ratio_tasks",
-    ["pendulum", "halfcheetah"],
-    "Tasks whose ilax/bare ratio is held to the floor.",
-)
-_MIN_RATIO = flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir", None, "Results directory; default results/env_throughput_<backend>."
-)
-_CPU_THREADS = flags.DEFINE_integer(
-    "cpu_threads",
-    None,
-    "Pin the process to this many cores before JAX starts (XLA's CPU thread "
-    "pool follows); default: every core. One thread is faster at batch 1.",
-)
-_UPDATE_MD = flags.DEFINE_bool(
-    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the command line's flags, only when run as a script.
+
+    Benchmark modules share flag names, and tests import several into one
+    process: flags defined at import would clash.
+    """
+    flags.DEFINE_list("tasks", None, "Tasks to time; default: all registered.")
+    flags.DEFINE_list(
+        "batch_sizes",
+        None,
+        "Batch sizes; default 1..4096 on CPU and 1..65536 on an accelerator.",
+    )
+    flags.DEFINE_integer(
+        "num_steps",
+        100,
+        "Control steps per timed rollout (at most; see target_call_s).",
+    )
+    flags.DEFINE_integer("min_steps", 20, "Control steps per timed rollout at least.")
+    flags.DEFINE_float(
+        "target_call_s",
+        2.0,
+        "Aim for rollouts of about this long: at large batches of slow tasks the "
+        "steps per rollout shrink (to min_steps) by the speed measured at the "
+        "previous batch size.",
+    )
+    flags.DEFINE_float(
+        "max_call_s",
+        30.0,
+        "Skip a batch size whose shortest rollout (min_steps) would take longer "
+        "than this at the speed of the previous batch size (the largest batches "
+        "of the locomotion tasks on a small CPU); skipped sizes are listed.",
+    )
+    flags.DEFINE_integer("min_calls", 3, "Timed rounds at least, after a warm-up.")
+    flags.DEFINE_float(
+        "min_time_s", 3.0, "Keep timing rounds until the timed calls took this long."
+    )
+    flags.DEFINE_list(
+        "ratio_tasks",
+        ["pendulum", "halfcheetah"],
+        "Tasks whose ilax/bare ratio is held to the floor.",
+    )
+    flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
+    flags.DEFINE_string(
+        "out_dir", None, "Results directory; default results/env_throughput_<backend>."
+    )
+    flags.DEFINE_integer(
+        "cpu_threads",
+        None,
+        "Pin the process to this many cores before JAX starts (XLA's CPU thread "
+        "pool follows); default: every core. One thread is faster at batch 1.",
+    )
+    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+
 
 _CPU_BATCHES = (1, 16, 256, 1024, 4096)
 _ACCELERATOR_BATCHES = (1, 256, 4096, 16384, 65536)
@@ -205,33 +211,33 @@ def _format(rows, info, min_ratio, ratio_tasks):
 
 def main(argv):
     del argv
-    if _CPU_THREADS.value is not None:
-        ilax.platform.limit_cpu_threads(_CPU_THREADS.value)
+    if FLAGS.cpu_threads is not None:
+        ilax.platform.limit_cpu_threads(FLAGS.cpu_threads)
     common.setup_jax()
     info = common.environment_info()
     backend = info["backend"]
-    tasks = _TASKS.value or ilax.envs.names()
+    tasks = FLAGS.tasks or ilax.envs.names()
     default_batches = _CPU_BATCHES if backend == "cpu" else _ACCELERATOR_BATCHES
     batches = (
-        [int(b) for b in _BATCH_SIZES.value] if _BATCH_SIZES.value else default_batches
+        [int(b) for b in FLAGS.batch_sizes] if FLAGS.batch_sizes else default_batches
     )
     rows, skipped = [], []
     for task in tasks:
         speed = None  # steps/s at the previous batch size: a lower bound
         for num_envs in sorted(batches):
-            num_steps = _NUM_STEPS.value
+            num_steps = FLAGS.num_steps
             if speed is not None:
-                wanted = round(_TARGET_CALL.value * speed / num_envs)
-                num_steps = max(_MIN_STEPS.value, min(num_steps, wanted))
+                wanted = round(FLAGS.target_call_s * speed / num_envs)
+                num_steps = max(FLAGS.min_steps, min(num_steps, wanted))
                 estimate_s = num_steps * num_envs / speed
-                if estimate_s > _MAX_CALL.value:
+                if estimate_s > FLAGS.max_call_s:
                     skipped.append(
                         f"{task} at {num_envs} envs (about {estimate_s:.0f} s "
                         f"per rollout of {num_steps} steps)"
                     )
                     print(f"{task:12s} envs={num_envs:6d} skipped", flush=True)
                     continue
-            row = measure(task, num_envs, num_steps, _MIN_CALLS.value, _MIN_TIME.value)
+            row = measure(task, num_envs, num_steps, FLAGS.min_calls, FLAGS.min_time_s)
             row["num_steps"] = num_steps
             speed = max(row["ilax_steps_per_s"], speed or 0.0)
             rows.append(row)
@@ -243,55 +249,55 @@ def main(argv):
                 f"ratio {row['ratio']:.2f} / {row['ratio_traj']:.2f}",
                 flush=True,
             )
-    table = _format(rows, info, _MIN_RATIO.value, _RATIO_TASKS.value)
+    table = _format(rows, info, FLAGS.min_ratio, FLAGS.ratio_tasks)
     if skipped:
         table += (
-            f"\n\nNot timed (a rollout would exceed {_MAX_CALL.value:.0f} s): "
+            f"\n\nNot timed (a rollout would exceed {FLAGS.max_call_s:.0f} s): "
             + "; ".join(skipped)
             + "."
         )
-    held = [r for r in rows if r["task"] in _RATIO_TASKS.value]
-    below = [r for r in held if r["ratio"] < _MIN_RATIO.value]
+    held = [r for r in rows if r["task"] in FLAGS.ratio_tasks]
+    below = [r for r in held if r["ratio"] < FLAGS.min_ratio]
     record = {
         "benchmark": "env_throughput",
         "environment": info,
         "settings": {
-            "num_steps": _NUM_STEPS.value,
-            "min_steps": _MIN_STEPS.value,
-            "target_call_s": _TARGET_CALL.value,
-            "min_calls": _MIN_CALLS.value,
-            "min_time_s": _MIN_TIME.value,
-            "max_call_s": _MAX_CALL.value,
-            "min_ratio": _MIN_RATIO.value,
-            "ratio_tasks": _RATIO_TASKS.value,
+            "num_steps": FLAGS.num_steps,
+            "min_steps": FLAGS.min_steps,
+            "target_call_s": FLAGS.target_call_s,
+            "min_calls": FLAGS.min_calls,
+            "min_time_s": FLAGS.min_time_s,
+            "max_call_s": FLAGS.max_call_s,
+            "min_ratio": FLAGS.min_ratio,
+            "ratio_tasks": FLAGS.ratio_tasks,
         },
         "rows": rows,
         "skipped": skipped,
         "ratio_floor_met": not below,
     }
-    out_dir = _OUT_DIR.value or str(
+    out_dir = FLAGS.out_dir or str(
         common.ROOT / "results" / f"env_throughput_{backend}"
     )
     common.write_results(out_dir, record, table)
     print("\n" + table)
-    if _UPDATE_MD.value:
+    if FLAGS.benchmarks_md:
         section = "\n".join(
             [
                 f"## Environment throughput ({backend})",
                 "",
                 f"`python -m benchmarks.env_throughput`: rollouts of "
-                f"{_NUM_STEPS.value} control steps (fewer, down to "
-                f"{_MIN_STEPS.value}, at large batches of slow tasks: column "
+                f"{FLAGS.num_steps} control steps (fewer, down to "
+                f"{FLAGS.min_steps}, at large batches of slow tasks: column "
                 f"steps), episodes cut to half a rollout so resets are included. "
                 f"The three programs are timed in alternation, at least "
-                f"{_MIN_CALLS.value} calls each; a ratio is the median of "
+                f"{FLAGS.min_calls} calls each; a ratio is the median of "
                 f"per-round ratios; steps/s are summed over environments. "
                 f"**ilax**: `ilax.rollout` with auto-reset and a uniform-random "
                 f"policy, returning the episode log (evaluation); **ilax+traj**: "
                 f"also returning the trajectory (data collection); **bare**: "
                 f"`lax.scan` over `vmap` of the same physics step with random "
-                f"controls. The floor of {_MIN_RATIO.value} holds ilax/bare for "
-                f"{', '.join(_RATIO_TASKS.value)} (in bold). Files: "
+                f"controls. The floor of {FLAGS.min_ratio} holds ilax/bare for "
+                f"{', '.join(FLAGS.ratio_tasks)} (in bold). Files: "
                 f"`{os.path.relpath(out_dir, common.ROOT)}/`.",
                 "",
                 table,
@@ -300,10 +306,11 @@ def main(argv):
         common.update_benchmarks_md(f"env_throughput_{backend}", section)
     if below:
         print(
-            f"\nilax/bare below {_MIN_RATIO.value} for: "
+            f"\nilax/bare below {FLAGS.min_ratio} for: "
             + ", ".join(f"{r['task']}@{r['num_envs']}" for r in below)
         )
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -26,31 +26,39 @@ from benchmarks import common
 from ilax import data
 from ilax.metrics import bootstrap_ci, episode_values
 
-_TASKS = flags.DEFINE_list("tasks", None, "Tasks to run; default: all with an expert.")
-_NUM_EPISODES = flags.DEFINE_integer("num_episodes", 1000, "Episodes per task.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the episodes' keys.")
-_NOISE_STD = flags.DEFINE_float(
-    "noise_std",
-    0.0,
-    "Gaussian noise on the executed actions (DART); labels stay clean.",
-)
-_MPPI_TASKS = flags.DEFINE_list(
-    "mppi_tasks",
-    ["pendulum", "cartpole"],
-    "Tasks also solved by the generic MPPI expert (default settings).",
-)
-_MPPI_EPISODES = flags.DEFINE_integer(
-    "mppi_episodes", 32, "Episodes per MPPI task (planning is costly on CPU)."
-)
-_SAVE_DEMOS = flags.DEFINE_string(
-    "save_demos", None, "Directory to save each task's demonstrations in."
-)
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir", None, "Results directory; default results/expert_quality."
-)
-_UPDATE_MD = flags.DEFINE_bool(
-    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the command line's flags, only when run as a script.
+
+    Benchmark modules share flag names, and tests import several into one
+    process: flags defined at import would clash.
+    """
+    flags.DEFINE_list("tasks", None, "Tasks to run; default: all with an expert.")
+    flags.DEFINE_integer("num_episodes", 1000, "Episodes per task.")
+    flags.DEFINE_integer("seed", 0, "Seed of the episodes' keys.")
+    flags.DEFINE_float(
+        "noise_std",
+        0.0,
+        "Gaussian noise on the executed actions (DART); labels stay clean.",
+    )
+    flags.DEFINE_list(
+        "mppi_tasks",
+        ["pendulum", "cartpole"],
+        "Tasks also solved by the generic MPPI expert (default settings).",
+    )
+    flags.DEFINE_integer(
+        "mppi_episodes", 32, "Episodes per MPPI task (planning is costly on CPU)."
+    )
+    flags.DEFINE_string(
+        "save_demos", None, "Directory to save each task's demonstrations in."
+    )
+    flags.DEFINE_string(
+        "out_dir", None, "Results directory; default results/expert_quality."
+    )
+    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+
 
 _SKIPPED_METRICS = ("success", "nan")
 
@@ -158,13 +166,13 @@ def main(argv):
     del argv
     common.setup_jax()
     info = common.environment_info()
-    tasks = _TASKS.value or ilax.experts.tasks()
-    runs = [(task, "analytic", _NUM_EPISODES.value) for task in tasks]
-    runs += [(task, "mppi", _MPPI_EPISODES.value) for task in _MPPI_TASKS.value]
+    tasks = FLAGS.tasks or ilax.experts.tasks()
+    runs = [(task, "analytic", FLAGS.num_episodes) for task in tasks]
+    runs += [(task, "mppi", FLAGS.mppi_episodes) for task in FLAGS.mppi_tasks]
     rows = []
     for task, expert_name, num_episodes in runs:
         row, env, trajectory = evaluate_expert(
-            task, num_episodes, _SEED.value, _NOISE_STD.value, expert_name
+            task, num_episodes, FLAGS.seed, FLAGS.noise_std, expert_name
         )
         rows.append(row)
         success = "n/a" if row["success"] is None else f"{row['success'][0]:.3f}"
@@ -175,18 +183,18 @@ def main(argv):
             f"compile {row['compile_s']:.1f}s)",
             flush=True,
         )
-        if _SAVE_DEMOS.value and expert_name == "analytic":
+        if FLAGS.save_demos and expert_name == "analytic":
             dataset = data.from_trajectory(trajectory)
             path = data.save(
                 dataset,
-                pathlib.Path(_SAVE_DEMOS.value) / task,
+                pathlib.Path(FLAGS.save_demos) / task,
                 dataset_id=f"ilax/{task}/expert-v0",
                 action_bounds=env.action_bounds,
                 metadata={
                     "task": task,
                     "config": row["config"],
-                    "seed": _SEED.value,
-                    "noise_std": _NOISE_STD.value,
+                    "seed": FLAGS.seed,
+                    "noise_std": FLAGS.noise_std,
                     "commit": info["commit"],
                 },
             )
@@ -196,23 +204,23 @@ def main(argv):
         "benchmark": "expert_quality",
         "environment": info,
         "settings": {
-            "num_episodes": _NUM_EPISODES.value,
-            "mppi_episodes": _MPPI_EPISODES.value,
-            "seed": _SEED.value,
-            "noise_std": _NOISE_STD.value,
+            "num_episodes": FLAGS.num_episodes,
+            "mppi_episodes": FLAGS.mppi_episodes,
+            "seed": FLAGS.seed,
+            "noise_std": FLAGS.noise_std,
         },
         "rows": rows,
     }
-    out_dir = _OUT_DIR.value or str(common.ROOT / "results" / "expert_quality")
+    out_dir = FLAGS.out_dir or str(common.ROOT / "results" / "expert_quality")
     common.write_results(out_dir, record, table)
     print("\n" + table)
-    if _UPDATE_MD.value:
+    if FLAGS.benchmarks_md:
         section = (
             "## Expert quality\n\n"
-            f"`python -m benchmarks.expert_quality` ({_NUM_EPISODES.value} batched "
-            f"episodes per task for the analytic experts and {_MPPI_EPISODES.value} "
+            f"`python -m benchmarks.expert_quality` ({FLAGS.num_episodes} batched "
+            f"episodes per task for the analytic experts and {FLAGS.mppi_episodes} "
             f"for the generic MPPI expert (horizon 40, 128 samples), one episode "
-            f"per environment, seed {_SEED.value}; "
+            f"per environment, seed {FLAGS.seed}; "
             f"success is the task's success metric at each episode's last step; "
             f"95% percentile-bootstrap intervals). Files: "
             f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table
@@ -221,4 +229,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -29,23 +29,31 @@ from benchmarks import common, roofline
 from ilax import envs
 from ilax.types import Batch, Observation
 
-_LATENCY_CALLS = flags.DEFINE_integer("latency_calls", 200, "Least batch-1 rounds.")
-_LATENCY_TIME = flags.DEFINE_float("latency_time_s", 3.0, "Least batch-1 seconds.")
-_MAX_ROUNDS = flags.DEFINE_integer("max_rounds", 5000, "Most batch-1 rounds.")
-_BATCH = flags.DEFINE_integer("batch_size", 1024, "Batch of the throughput figure.")
-_THROUGHPUT_CALLS = flags.DEFINE_integer("throughput_calls", 5, "Least batch calls.")
-_THROUGHPUT_TIME = flags.DEFINE_float("throughput_time_s", 3.0, "Least batch seconds.")
-_CACHE = flags.DEFINE_bool(
-    "compilation_cache",
-    False,
-    "Use the persistent compilation cache (then compile times are cache loads).",
-)
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir", None, "Default: results/inference_latency_<backend>."
-)
-_UPDATE_MD = flags.DEFINE_bool(
-    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the command line's flags, only when run as a script.
+
+    Benchmark modules share flag names, and tests import several into one
+    process: flags defined at import would clash.
+    """
+    flags.DEFINE_integer("latency_calls", 200, "Least batch-1 rounds.")
+    flags.DEFINE_float("latency_time_s", 3.0, "Least batch-1 seconds.")
+    flags.DEFINE_integer("max_rounds", 5000, "Most batch-1 rounds.")
+    flags.DEFINE_integer("batch_size", 1024, "Batch of the throughput figure.")
+    flags.DEFINE_integer("throughput_calls", 5, "Least batch calls.")
+    flags.DEFINE_float("throughput_time_s", 3.0, "Least batch seconds.")
+    flags.DEFINE_bool(
+        "compilation_cache",
+        False,
+        "Use the persistent compilation cache (then compile times are cache loads).",
+    )
+    flags.DEFINE_string(
+        "out_dir", None, "Default: results/inference_latency_<backend>."
+    )
+    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+
 
 # DDPM-100 calls the denoiser 100 times per action, DDIM-10 ten times: at
 # batch 1,024, where that work outweighs the per-call overhead, ten times the
@@ -399,7 +407,7 @@ def _format(measured, peaks, ratios, batch_size, info) -> str:
 def main(argv):
     """Measures every family; writes results and the BENCHMARKS.md section."""
     del argv
-    if _CACHE.value:
+    if FLAGS.compilation_cache:
         common.setup_jax()
     else:
         logging.set_verbosity(logging.WARNING)  # as setup_jax, without the cache
@@ -415,17 +423,17 @@ def main(argv):
         FAMILIES,
         env.observation_size,
         env.action_size,
-        latency_rounds=_LATENCY_CALLS.value,
-        latency_time_s=_LATENCY_TIME.value,
-        max_rounds=_MAX_ROUNDS.value,
-        batch_size=_BATCH.value,
-        throughput_calls=_THROUGHPUT_CALLS.value,
-        throughput_time_s=_THROUGHPUT_TIME.value,
+        latency_rounds=FLAGS.latency_calls,
+        latency_time_s=FLAGS.latency_time_s,
+        max_rounds=FLAGS.max_rounds,
+        batch_size=FLAGS.batch_size,
+        throughput_calls=FLAGS.throughput_calls,
+        throughput_time_s=FLAGS.throughput_time_s,
     )
     roofline.add_roofline(measured["rows"], peaks)
     ratios = [ddpm_over_ddim(measured, *pair) for pair in SAMPLER_PAIRS]
     ratios = [ratio for ratio in ratios if ratio is not None]
-    table = _format(measured, peaks, ratios, _BATCH.value, info)
+    table = _format(measured, peaks, ratios, FLAGS.batch_size, info)
     record = {
         "benchmark": "inference_latency",
         "environment": info,
@@ -433,12 +441,12 @@ def main(argv):
             "task_sizes": "two_ways",
             "observation_size": env.observation_size,
             "action_size": env.action_size,
-            "batch_size": _BATCH.value,
-            "latency_min_rounds": _LATENCY_CALLS.value,
-            "latency_min_time_s": _LATENCY_TIME.value,
-            "throughput_min_calls": _THROUGHPUT_CALLS.value,
-            "throughput_min_time_s": _THROUGHPUT_TIME.value,
-            "compilation_cache": _CACHE.value,
+            "batch_size": FLAGS.batch_size,
+            "latency_min_rounds": FLAGS.latency_calls,
+            "latency_min_time_s": FLAGS.latency_time_s,
+            "throughput_min_calls": FLAGS.throughput_calls,
+            "throughput_min_time_s": FLAGS.throughput_time_s,
+            "compilation_cache": FLAGS.compilation_cache,
             "params": "untrained (learner.init on random data)",
             "configs": measured["configs"],
         },
@@ -452,10 +460,11 @@ def main(argv):
         "Inference latency",
         record,
         table,
-        out_dir=_OUT_DIR.value,
-        benchmarks_md=_UPDATE_MD.value,
+        out_dir=FLAGS.out_dir,
+        benchmarks_md=FLAGS.benchmarks_md,
     )
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

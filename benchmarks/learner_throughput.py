@@ -22,22 +22,30 @@ from ilax import envs, experts
 from ilax.algorithms import aggregate, bc, dagger, interactive
 from ilax.types import Batch, Observation
 
-_BATCHES = flags.DEFINE_list(
-    "batch_sizes", ["64", "256", "1024", "4096"], "BC minibatch sizes."
-)
-_UPDATES = flags.DEFINE_integer("updates", 200, "BC updates per timed call.")
-_NUM_ENVS = flags.DEFINE_integer("num_envs", 64, "DAgger environments per iteration.")
-_STEPS = flags.DEFINE_integer("steps", 215, "DAgger steps per iteration (one lap).")
-_REFIT = flags.DEFINE_integer("refit_updates", 200, "Updates per DAgger iteration.")
-_SEEDS = flags.DEFINE_integer("seeds", 8, "Seeds of the vmapped DAgger iteration.")
-_MIN_CALLS = flags.DEFINE_integer("min_calls", 5, "Timed calls per program.")
-_MIN_TIME = flags.DEFINE_float("min_time_s", 3.0, "Timed seconds per comparison.")
-_OUT_DIR = flags.DEFINE_string(
-    "out_dir", None, "Default: results/learner_throughput_<backend>."
-)
-_UPDATE_MD = flags.DEFINE_bool(
-    "benchmarks_md", True, "Rewrite BENCHMARKS.md's section."
-)
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Defines the command line's flags, only when run as a script.
+
+    Benchmark modules share flag names, and tests import several into one
+    process: flags defined at import would clash.
+    """
+    flags.DEFINE_list(
+        "batch_sizes", ["64", "256", "1024", "4096"], "BC minibatch sizes."
+    )
+    flags.DEFINE_integer("updates", 200, "BC updates per timed call.")
+    flags.DEFINE_integer("num_envs", 64, "DAgger environments per iteration.")
+    flags.DEFINE_integer("steps", 215, "DAgger steps per iteration (one lap).")
+    flags.DEFINE_integer("refit_updates", 200, "Updates per DAgger iteration.")
+    flags.DEFINE_integer("seeds", 8, "Seeds of the vmapped DAgger iteration.")
+    flags.DEFINE_integer("min_calls", 5, "Timed calls per program.")
+    flags.DEFINE_float("min_time_s", 3.0, "Timed seconds per comparison.")
+    flags.DEFINE_string(
+        "out_dir", None, "Default: results/learner_throughput_<backend>."
+    )
+    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+
 
 _LEARNER = bc.BCConfig(loss="mse", hidden_sizes=(64, 64), activation="tanh")
 
@@ -54,7 +62,7 @@ def bc_rows(observation_size: int, action_size: int) -> list[dict]:
     )
     state = learner.init(jax.random.key(0), data)
     rows = []
-    for batch_size in [int(b) for b in _BATCHES.value]:
+    for batch_size in [int(b) for b in FLAGS.batch_sizes]:
 
         @jax.jit
         def updates(state, key, batch_size=batch_size):
@@ -64,15 +72,15 @@ def bc_rows(observation_size: int, action_size: int) -> list[dict]:
                 batch = jax.tree.map(lambda x: x[index], data)
                 return learner.update(state, batch, k_update)
 
-            return jax.lax.scan(one, state, jax.random.split(key, _UPDATES.value))
+            return jax.lax.scan(one, state, jax.random.split(key, FLAGS.updates))
 
         timing = common.time_paired(
             {"bc": updates},
             lambda i: (state, jax.random.key(100 + i)),
-            min_calls=_MIN_CALLS.value,
-            min_time_s=_MIN_TIME.value,
+            min_calls=FLAGS.min_calls,
+            min_time_s=FLAGS.min_time_s,
         )["bc"]
-        per_s = _UPDATES.value / timing["run_s"]
+        per_s = FLAGS.updates / timing["run_s"]
         rows.append(
             {
                 "batch_size": batch_size,
@@ -145,20 +153,20 @@ def dagger_rows(task: str) -> dict:
     """The iteration against the sum of its parts, and S seeds against one."""
     env = envs.make(task)
     expert = experts.make(env)
-    num_envs, steps, refit_updates = _NUM_ENVS.value, _STEPS.value, _REFIT.value
+    num_envs, steps, refit_updates = FLAGS.num_envs, FLAGS.steps, FLAGS.refit_updates
     trainer, state, programs = dagger_programs(
         env, expert, num_envs, steps, refit_updates
     )
     parts = common.time_paired(
         programs,
         lambda i: (state, jax.random.key(1000 + i)),
-        min_calls=_MIN_CALLS.value,
-        min_time_s=_MIN_TIME.value,
+        min_calls=FLAGS.min_calls,
+        min_time_s=FLAGS.min_time_s,
     )
     sum_of_parts = sum(
         parts[name]["run_s"] for name in ("rollout_with_labels", "refit")
     )
-    seeds = _SEEDS.value
+    seeds = FLAGS.seeds
 
     def one_seed(state, stacked, key):
         del stacked
@@ -175,8 +183,8 @@ def dagger_rows(task: str) -> dict:
     seeded = common.time_paired(
         {"one_seed": jax.jit(one_seed), "many_seeds": jax.jit(many_seeds)},
         lambda i: (state, stacked, jax.random.key(2000 + i)),
-        min_calls=_MIN_CALLS.value,
-        min_time_s=_MIN_TIME.value,
+        min_calls=FLAGS.min_calls,
+        min_time_s=FLAGS.min_time_s,
     )
     return {
         "task": task,
@@ -247,7 +255,7 @@ def main(argv):
         "benchmark": "learner_throughput",
         "environment": info,
         "settings": {
-            "bc_updates_per_call": _UPDATES.value,
+            "bc_updates_per_call": FLAGS.updates,
             "learner": str(_LEARNER),
         },
         "bc": bc_table,
@@ -258,10 +266,11 @@ def main(argv):
         "Learner throughput",
         record,
         table,
-        out_dir=_OUT_DIR.value,
-        benchmarks_md=_UPDATE_MD.value,
+        out_dir=FLAGS.out_dir,
+        benchmarks_md=FLAGS.benchmarks_md,
     )
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
