@@ -69,13 +69,20 @@ class ACTEncoder(nnx.Module):
         )
         self.latent_proj = nnx.Linear(model_size, 2 * latent_size, rngs=rngs)
 
-    def __call__(self, obs: jax.Array, chunk: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def __call__(
+        self, obs: jax.Array, chunk: jax.Array, chunk_mask: jax.Array | None = None
+    ) -> tuple[jax.Array, jax.Array]:
         lead = obs.shape[:-1]
         cls = jnp.broadcast_to(self.cls_token[...], lead + self.cls_token.shape)
         tokens = jnp.concatenate(
             [cls, self.obs_proj(obs)[..., None, :], self.action_proj(chunk)], axis=-2
         )
-        summary = self.body(_add_positions(tokens, self.positions))[..., 0, :]
+        key_mask = None
+        if chunk_mask is not None:  # CLS and obs are always seen
+            always = jnp.ones(chunk_mask.shape[:-1] + (2,), bool)
+            key_mask = jnp.concatenate([always, chunk_mask.astype(bool)], axis=-1)
+        tokens = _add_positions(tokens, self.positions)
+        summary = self.body(tokens, key_mask)[..., 0, :]
         stats = self.latent_proj(summary)
         return stats[..., : self.latent_size], stats[..., self.latent_size :]
 
@@ -129,13 +136,15 @@ def act_encoder(
     feedforward_size: int = 512,
     num_layers: int = 2,
 ) -> Network:
-    """ACT's CVAE encoder: `apply(params, obs, chunk) -> (mean, log_var)`.
+    """ACT's CVAE encoder: `apply(params, obs, chunk[, chunk_mask]) -> (mean, log_var)`.
 
     `obs` is `[..., observation_size]`, `chunk` `[..., chunk_size,
     action_dim]` (the action j steps ahead at `chunk[..., j, :]`); `mean` and
     `log_var` are `[..., latent_size]`, the diagonal Gaussian q(z | obs,
     chunk). Learned position embeddings tell the action tokens apart, so the
-    output depends on their order.
+    output depends on their order. The optional `chunk_mask` `[...,
+    chunk_size]` bool hides padded actions (False) from attention, as ACT's
+    encoder does with its padding mask: they then do not change the output.
 
     Raises:
       ValueError: a size that is not a positive int, or `model_size` not

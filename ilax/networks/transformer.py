@@ -55,8 +55,15 @@ class Attention(nnx.Module):
         self.value_proj = nnx.Linear(model_size, model_size, rngs=rngs)
         self.out_proj = nnx.Linear(model_size, model_size, rngs=rngs)
 
-    def __call__(self, x: jax.Array, memory: jax.Array) -> jax.Array:
-        """`x` `[..., Lq, D]` attends over `memory` `[..., Lk, D]`: `[..., Lq, D]`."""
+    def __call__(
+        self, x: jax.Array, memory: jax.Array, key_mask: jax.Array | None = None
+    ) -> jax.Array:
+        """`x` `[..., Lq, D]` attends over `memory` `[..., Lk, D]`: `[..., Lq, D]`.
+
+        `key_mask` `[..., Lk]` bool, False for memory tokens no query may see
+        (padding); None lets every query see every token. Each row needs at
+        least one True.
+        """
         heads = self.num_heads
 
         def split(tokens: jax.Array) -> jax.Array:
@@ -66,6 +73,9 @@ class Attention(nnx.Module):
         k = split(self.key_proj(memory))
         v = split(self.value_proj(memory))
         logits = jnp.einsum("...qhd,...khd->...hqk", q, k) / math.sqrt(q.shape[-1])
+        if key_mask is not None:
+            visible = key_mask[..., None, None, :]  # over heads and queries
+            logits = jnp.where(visible, logits, jnp.finfo(logits.dtype).min)
         weights = jax.nn.softmax(logits, axis=-1)
         mixed = jnp.einsum("...hqk,...khd->...qhd", weights, v)
         return self.out_proj(mixed.reshape(x.shape))
@@ -79,12 +89,21 @@ class AttentionBlock(nnx.Module):
         self.norm = nnx.LayerNorm(model_size, rngs=rngs)
         self.attention = Attention(model_size, num_heads, rngs=rngs)
 
-    def __call__(self, x: jax.Array, memory: jax.Array | None = None) -> jax.Array:
-        """`x` `[..., Lq, D]`; `memory` `[..., Lk, D]` (None: `x` itself, normed)."""
+    def __call__(
+        self,
+        x: jax.Array,
+        memory: jax.Array | None = None,
+        key_mask: jax.Array | None = None,
+    ) -> jax.Array:
+        """`x` `[..., Lq, D]`; `memory` `[..., Lk, D]` (None: `x` itself, normed).
+
+        `key_mask`: see `Attention`.
+        """
         normed = self.norm(x)
         # The memory of cross-attention is the encoder's output, already
         # normalized by the encoder's final LayerNorm.
-        return x + self.attention(normed, normed if memory is None else memory)
+        memory = normed if memory is None else memory
+        return x + self.attention(normed, memory, key_mask)
 
 
 class FeedForwardBlock(nnx.Module):
@@ -110,8 +129,8 @@ class EncoderLayer(nnx.Module):
         self.self_attention = AttentionBlock(model_size, num_heads, rngs=rngs)
         self.feedforward = FeedForwardBlock(model_size, feedforward_size, rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.feedforward(self.self_attention(x))
+    def __call__(self, x: jax.Array, key_mask: jax.Array | None = None) -> jax.Array:
+        return self.feedforward(self.self_attention(x, key_mask=key_mask))
 
 
 class DecoderLayer(nnx.Module):
@@ -166,9 +185,14 @@ class TransformerEncoder(nnx.Module):
         )
         self.final_norm = nnx.LayerNorm(model_size, rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, key_mask: jax.Array | None = None) -> jax.Array:
+        """`x` `[..., L, D]`; `key_mask` `[..., L]` bool hides padding tokens.
+
+        Padding tokens still get outputs (they attend to the visible ones);
+        no other token's output depends on them.
+        """
         for layer in self.layers:
-            x = layer(x)
+            x = layer(x, key_mask)
         return self.final_norm(x)
 
 

@@ -135,6 +135,47 @@ def test_attention_matches_a_hand_computation():
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_attention_key_mask_is_attention_over_the_visible_tokens():
+    width, heads = SIZES["model_size"], SIZES["num_heads"]
+    network = from_nnx(lambda rngs: Attention(width, heads, rngs=rngs))
+    params = network.init(jax.random.key(4))
+    key_x, key_memory = jax.random.split(jax.random.key(5))
+    x = jax.random.normal(key_x, (2, 3, width))
+    memory = jax.random.normal(key_memory, (2, 5, width))
+    # Row 0 hides memory tokens 1 and 4, row 1 hides none.
+    key_mask = jnp.array([[True, False, True, True, False], [True] * 5])
+    out = network.apply(params, x, memory, key_mask)
+    visible = memory[0, jnp.array([0, 2, 3])]
+    np.testing.assert_allclose(
+        out[0], network.apply(params, x[0], visible), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        out[1], network.apply(params, x[1], memory[1]), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_encoder_chunk_mask_hides_padded_actions(params, inputs):
+    encoder_params, _ = params
+    obs, chunk = inputs
+    mask = jnp.array([[True, True, False, False], [True, True, True, True]])
+    mean, log_var = encode(encoder_params, obs, chunk, mask)
+    # Rewriting the hidden actions (row 0, steps 2 and 3) changes nothing.
+    rewritten = chunk.at[0, 2:].set(50.0)
+    other_mean, other_log_var = encode(encoder_params, obs, rewritten, mask)
+    np.testing.assert_allclose(mean, other_mean, atol=1e-5)
+    np.testing.assert_allclose(log_var, other_log_var, atol=1e-5)
+    # Without the mask the encoder reads them; a full mask is no mask.
+    unmasked, _ = encode(encoder_params, obs, rewritten)
+    assert float(jnp.max(jnp.abs(unmasked[0] - mean[0]))) > 1e-3
+    full_mean, _ = encode(encoder_params, obs, chunk, jnp.ones_like(mask))
+    np.testing.assert_allclose(
+        full_mean, encode(encoder_params, obs, chunk)[0], atol=1e-6
+    )
+    # A visible action still matters.
+    moved, _ = encode(encoder_params, obs, chunk.at[0, 1].add(1.0), mask)
+    assert float(jnp.max(jnp.abs(moved[0] - mean[0]))) > 1e-3
+
+
 def _count(network):
     shapes = jax.eval_shape(network.init, jax.random.key(0))
     return sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))

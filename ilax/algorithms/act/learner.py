@@ -16,8 +16,8 @@ denormalized flat chunk `[k * A]` per environment; `ilax.chunking` executes
 it (receding horizon or temporal ensembling). Chunk positions past an
 episode's end (which `Window` fills with the last action) are trained on by
 default; with `mask_padding` they are left out of the reconstruction loss
-when the batch carries `action_mask` (flattened windows do), as ACT's code
-masks its padding.
+and hidden from the CVAE encoder's attention, using the batch's
+`action_mask` (flattened windows carry one), as ACT's code masks its padding.
 A step whose loss or gradients are not finite leaves the parameters and the
 optimizer state untouched and reports `train/nonfinite`.
 """
@@ -170,8 +170,9 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
         cond = normalizer.normalize_inputs(batch.obs)
         target = normalizer.normalize_actions(batch.action)
         target = target.reshape(target.shape[:-1] + (k, action_dim))
+        mask = batch.action_mask if config.mask_padding else None
         if config.use_cvae:
-            mean, log_var = encoder.apply(params["encoder"], cond, target)
+            mean, log_var = encoder.apply(params["encoder"], cond, target, mask)
             z = reparameterize(mean, log_var, key)
         else:
             mean = log_var = None
@@ -184,7 +185,7 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
             log_var,
             kl_weight=config.kl_weight,
             loss=config.loss,
-            mask=batch.action_mask if config.mask_padding else None,
+            mask=mask,
         )
 
     def update(

@@ -205,15 +205,18 @@ def test_chunk_loss_leaves_padded_steps_out():
     np.testing.assert_allclose(reconstruction, 1.0, rtol=1e-6)
 
 
-def test_masked_padding_does_not_move_the_update():
+@pytest.mark.parametrize("use_cvae", [False, True], ids=["no_cvae", "cvae"])
+def test_masked_padding_does_not_move_the_update(use_cvae):
+    # With the CVAE the encoder must not see the padded actions either: its
+    # attention hides them, so z and the KL term cannot depend on them.
     batch = _batch()
     masking = act.make(
-        config_lib.replace(SMALL, use_cvae=False, mask_padding=True),
+        config_lib.replace(SMALL, use_cvae=use_cvae, mask_padding=True),
         observation_size=OBS,
         action_size=WIDTH,
     )
     padding = act.make(
-        config_lib.replace(SMALL, use_cvae=False),
+        config_lib.replace(SMALL, use_cvae=use_cvae),
         observation_size=OBS,
         action_size=WIDTH,
     )
