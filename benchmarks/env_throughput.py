@@ -22,6 +22,7 @@ the ratios are medians of per-round ratios; compile time is reported apart.
   python -m benchmarks.env_throughput --cpu_threads=1     # XLA on one core
 """
 
+import operator
 import os
 
 import jax
@@ -121,8 +122,10 @@ def make_bare_program(env, num_envs: int, num_steps: int):
     low, high = env.action_bounds
     if isinstance(task, MjxEnv):
         start, advance = (lambda k: task.reset(k).data), task.physics_step
+        result = operator.attrgetter("qpos")
     else:
         start, advance = task.reset, task.step
+        result = operator.attrgetter("obs")
 
     def run(key):
         key_reset, key_ctrl = jax.random.split(key)
@@ -139,7 +142,7 @@ def make_bare_program(env, num_envs: int, num_steps: int):
             return jax.vmap(advance)(simulated, ctrl), None
 
         simulated, _ = jax.lax.scan(body, simulated, jnp.arange(num_steps))
-        return simulated.qpos if isinstance(task, MjxEnv) else simulated.obs
+        return result(simulated)
 
     return jax.jit(run)
 
