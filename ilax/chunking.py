@@ -14,7 +14,8 @@ The observation history, the chunks and their ages live in the per-environment
 steps never mixes them (the rollout re-initializes the state of an ended
 episode). A chunk predictor is an ordinary flat learner: its inputs are the
 flattened history `[To * O]` and its outputs the flattened chunk `[Tp * A]`
-(`flatten_window` builds its training batches).
+(`flatten_window` builds its training batches), and `chunked` turns its
+policy into one that acts on single observations.
 """
 
 import dataclasses
@@ -24,7 +25,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from ilax import config as config_lib
-from ilax.types import Batch, Learner, Observation, Policy, Window
+from ilax.types import Batch, Observation, Policy, Window
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -60,26 +61,6 @@ class ChunkConfig:
                 f"{owner}.action_horizon (Ta) must be <= prediction_horizon (Tp = "
                 f"{self.prediction_horizon}): a chunk holds only Tp actions; got "
                 f"{self.action_horizon}"
-            )
-
-
-def check_window(config: ChunkConfig, window: Window, where: str) -> None:
-    """Checks that `window` has the horizons of `config`.
-
-    Raises:
-      ValueError: To or Tp of the window differs from the config's, naming
-        the field, the expected and the actual value.
-    """
-    for field, array, axis_name in (
-        ("obs_horizon", "obs", "To"),
-        ("prediction_horizon", "action", "Tp"),
-    ):
-        shape = tuple(getattr(window, array).shape)
-        expected = getattr(config, field)
-        if len(shape) < 3 or shape[-2] != expected:
-            raise ValueError(
-                f"{where}: window.{array} must be [B, {axis_name}, ...] with "
-                f"{axis_name} = ChunkConfig.{field} = {expected}; got shape {shape}"
             )
 
 
@@ -228,12 +209,28 @@ def chunked_policy(
     return Policy(init=init, step=step)
 
 
-def predictor_from_flat_policy(flat_policy: Policy, config: ChunkConfig, action_size):
-    """`predict` for `chunked_policy` from a stateless flat-chunk policy.
+def chunked(
+    flat_policy: Policy,
+    config: ChunkConfig,
+    *,
+    observation_size: int,
+    privileged_size: int,
+    action_size: int,
+) -> Policy:
+    """The chunked policy of a flat learner's policy (see the module docstring).
 
-    `flat_policy` is a learner's policy over flattened histories: it reads an
-    `Observation` with `[B, To * O]` arrays and returns `[B, Tp * A]` chunks
-    (its state must be `()`: a stateless sampler).
+    Args:
+      flat_policy: a learner's policy over flattened histories: it reads an
+        `Observation` of `[B, To * O]` / `[B, To * P]` arrays and returns
+        `[B, Tp * A]` chunks; it must be stateless (its state `()`).
+      config: horizons and execution rule.
+      observation_size: O.
+      privileged_size: P.
+      action_size: A, one step's action width.
+
+    Returns:
+      A `Policy` over `[B]`-batched single observations that keeps each
+      environment's history and executes the chunks (`chunked_policy`).
     """
 
     def predict(history: Observation, key: jax.Array) -> jax.Array:
@@ -245,53 +242,10 @@ def predictor_from_flat_policy(flat_policy: Policy, config: ChunkConfig, action_
         chunk, _, _ = flat_policy.step((), flat, key)
         return chunk.reshape(batch_shape + (config.prediction_horizon, action_size))
 
-    return predict
-
-
-def chunk_learner(
-    learner: Learner,
-    config: ChunkConfig,
-    *,
-    observation_size: int,
-    privileged_size: int,
-    action_size: int,
-) -> Learner:
-    """A `Learner` over `Window`s from a flat learner over flattened windows.
-
-    Args:
-      learner: built for inputs of width To * O (or To * P for a privileged
-        learner) and actions of width Tp * A; its policy must be stateless.
-      config: the horizons and execution rule.
-      observation_size: O.
-      privileged_size: P.
-      action_size: A.
-
-    Returns:
-      `Learner(init, update, make_policy)`: `init(key, window)` and
-      `update(state, window, key)` check the window's horizons and pass the
-      flattened window on; `make_policy` executes the learner's chunks with
-      `chunked_policy`.
-    """
-    config.check()
-
-    def init(key: jax.Array, data: Window):
-        check_window(config, data, "chunk_learner.init")
-        return learner.init(key, flatten_window(data))
-
-    def update(state, window: Window, key: jax.Array):
-        check_window(config, window, "chunk_learner.update")
-        return learner.update(state, flatten_window(window), key)
-
-    def make_policy(state) -> Policy:
-        predict = predictor_from_flat_policy(
-            learner.make_policy(state), config, action_size
-        )
-        return chunked_policy(
-            predict,
-            config,
-            observation_size=observation_size,
-            privileged_size=privileged_size,
-            action_size=action_size,
-        )
-
-    return Learner(init=init, update=update, make_policy=make_policy)
+    return chunked_policy(
+        predict,
+        config,
+        observation_size=observation_size,
+        privileged_size=privileged_size,
+        action_size=action_size,
+    )

@@ -1,14 +1,14 @@
 r"""Command line: train a registered algorithm on a task, resume it, evaluate it.
 
     python -m ilax.train --algo=bc --task=pendulum --workdir=runs/x \
-        --config.learner.learning_rate=3e-4 --config.num_chunks=20 --seeds=4
+        --config.learner.learning_rate=3e-4 --config.rounds=20 --seeds=4
     python -m ilax.train eval --workdir=runs/x
 
 The work directory holds `run.json` (algorithm, task, seeds and config),
-`metrics.jsonl` (one record per chunk) and `checkpoints/`. Training again in
+`metrics.jsonl` (one record per round) and `checkpoints/`. Training again in
 the same directory resumes from the latest checkpoint, with the stored
-algorithm, task, seeds and config as defaults (a larger
-`--config.num_chunks` lengthens the run; other config changes are refused).
+algorithm, task, seeds and config as defaults (a larger `--config.rounds`
+lengthens an offline run; other config changes are refused).
 `eval` restores the latest checkpoint, evaluates every seed, prints the
 result and writes `eval.json`; `--config.eval_envs=...` and the like apply.
 """
@@ -103,8 +103,8 @@ def define_flags(argv: list[str]) -> None:
     flags.DEFINE_string("workdir", None, "Run directory.", required=True)
     flags.DEFINE_integer("seeds", stored.get("seeds", 1), "Seeds, run as one vmap.")
     flags.DEFINE_integer("seed", stored.get("seed", 0), "Seed of the run key.")
-    flags.DEFINE_integer("eval_every", 5, "Evaluate every this many chunks; 0: never.")
-    flags.DEFINE_integer("save_every", 1, "Checkpoint every this many chunks.")
+    flags.DEFINE_integer("eval_every", 5, "Evaluate every this many rounds; 0: never.")
+    flags.DEFINE_integer("save_every", 1, "Checkpoint every this many rounds.")
     flags.DEFINE_integer("keep", 3, "Checkpoints kept.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
     flags.DEFINE_bool("tensorboard", False, "Also write <workdir>/tensorboard.")
@@ -150,7 +150,7 @@ def train_command(workdir: pathlib.Path) -> None:
     }
     if stored is None:
         _write_json(workdir / RUN_FILE, run)
-    _, history = loop.train(
+    _, history = loop.run(
         trainer,
         key=jax.random.key(FLAGS.seed),
         num_seeds=FLAGS.seeds,
@@ -166,7 +166,7 @@ def train_command(workdir: pathlib.Path) -> None:
     _write_json(workdir / RUN_FILE, run)  # a lengthened run keeps its length
     if history:
         last = history[-1]
-        logging.info("finished chunk %d: %s", last["chunk"], last["metrics"])
+        logging.info("finished round %d: %s", last["round"], last["metrics"])
 
 
 def eval_command(workdir: pathlib.Path) -> None:
@@ -177,11 +177,11 @@ def eval_command(workdir: pathlib.Path) -> None:
     _check_same_run(workdir, stored)
     trainer, _ = _build()
     key = jax.random.key(FLAGS.seed)
-    state, chunk = loop.restore(
+    state, completed = loop.restore(
         trainer, workdir / CHECKPOINT_DIR, key=key, num_seeds=FLAGS.seeds
     )
-    means, per_seed = loop.evaluate(trainer, state, key=key, chunk=chunk)
-    result = {"chunk": chunk, "metrics": means, "per_seed": per_seed}
+    means, per_seed = loop.evaluate(trainer, state, key=key, round_number=completed)
+    result = {"round": completed, "metrics": means, "per_seed": per_seed}
     _write_json(workdir / EVAL_FILE, result)
     print(json.dumps(result, indent=2))
 

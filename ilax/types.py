@@ -104,42 +104,53 @@ class Window(NamedTuple):
     action_mask: Array  # [B, Tp] bool, the label lies inside the episode
 
 
-TrainState = Any  # a flax.struct.dataclass: params, optimizer state, step, ...
+TrainState = Any  # a flax.struct.dataclass; see `ilax.algorithms.base.TrainState`
+Normalizer = Any  # `ilax.data.normalizer.Normalizer`: feature means and stds
 
 
 class Learner(NamedTuple):
-    """A learner as three pure functions (the optax style).
+    """A learner as four pure functions (the optax style).
 
-    `init(key, data)` builds the train state; `data` is a `Batch` of the
-    training data (all of it or a representative part), from which the
-    learner takes its normalization statistics and checks its sizes.
-    `update(train_state, batch, key)` takes one optimization step on a
-    minibatch and returns `(train_state, metrics)`. `make_policy(train_state)`
-    returns the learner's `Policy`, reading `observation.obs` (or
-    `observation.privileged` for a privileged learner).
+    `fit_normalizer(data)` checks the training data (a flat `Batch`: shapes,
+    finiteness) and returns the `Normalizer` the learner's config asks for,
+    fitted on the field it reads; call it once, on all of the training data
+    (or a representative part). `init(key, normalizer)` builds the train
+    state around that normalizer. `update(train_state, batch, key)` takes one
+    optimization step on a minibatch and returns `(train_state, metrics)`.
+    `make_policy(train_state)` returns the learner's `Policy`, reading
+    `observation.obs` (or `observation.privileged` for a privileged learner).
+
+    Every learner trains on flat rows: an observation history is flattened
+    into `obs` `[B, To * O]` and an action chunk into `action` `[B, Tp * A]`
+    (`ilax.chunking.flatten_window`); `ilax.chunking.chunked` turns the
+    policy back into one that keeps the history and executes the chunks.
     """
 
-    init: Callable[[Key, Batch], TrainState]
+    fit_normalizer: Callable[[Batch], Normalizer]
+    init: Callable[[Key, Normalizer], TrainState]
     update: Callable[[TrainState, Batch, Key], tuple[TrainState, Metrics]]
     make_policy: Callable[[TrainState], Policy]
 
 
 class Trainer(NamedTuple):
-    """What the host training loop drives: one run of one seed.
+    """What the training loops drive: one run of one seed, round by round.
 
     `init(key)` returns the run state, a pytree of arrays holding everything
     needed to continue bit-identically (train state, buffers, keys).
-    `step(run_state, data)` advances the run by one chunk (a number of
+    `step(run_state, data)` advances the run by one round (a number of
     updates, or one DAgger iteration) and returns `(run_state, metrics)`;
     `data` is the `data` field below, passed as an argument so that large
-    datasets are not baked into the compiled program. `evaluate(run_state,
-    key)` rolls the learner alone out on batched environments and returns
-    episode metrics. All three are pure, so the loop can `jit` them and
-    `vmap` them over seeds. `num_chunks` is the length of a full run.
+    datasets are not baked into the compiled program. `policy(run_state)` is
+    the learner's policy as it acts in the environment (chunked where the
+    learner predicts chunks), and `evaluate(run_state, key)` rolls it out
+    alone on batched environments and returns `eval/<name>` episode means.
+    All are pure, so the loops can `jit` them and `vmap` them over seeds.
+    `num_rounds` is the length of a full run.
     """
 
     init: Callable[[Key], Any]
     step: Callable[[Any, Any], tuple[Any, Metrics]]
     evaluate: Callable[[Any, Key], Metrics]
+    policy: Callable[[Any], Policy]
     data: Any
-    num_chunks: int
+    num_rounds: int

@@ -148,19 +148,3 @@ def test_bad_horizons_name_the_field():
         ChunkConfig(prediction_horizon=4, action_horizon=8).check()
     with pytest.raises(ValueError, match="obs_horizon"):
         ChunkConfig(obs_horizon=0).check()
-    config = ChunkConfig(obs_horizon=2, prediction_horizon=16, action_horizon=8)
-    window = Window(
-        obs=jnp.zeros((4, 2, 3)),
-        privileged=jnp.zeros((4, 2, 3)),
-        action=jnp.zeros((4, 8, 2)),
-        action_mask=jnp.ones((4, 8), bool),
-    )
-    with pytest.raises(
-        ValueError, match=r"prediction_horizon = 16; got shape \(4, 8, 2\)"
-    ):
-        chunking.check_window(config, window, "test")
-    chunking.check_window(
-        dataclasses.replace(config, prediction_horizon=8, action_horizon=8),
-        window,
-        "test",
-    )

@@ -113,7 +113,9 @@ def check_action_mask(batch: Batch, *, owner: str, chunk_size: int, where: str) 
         )
 
 
-def check_finite(batch: Batch, *, owner: str, input_field: str) -> None:
+def check_finite(
+    batch: Batch, *, owner: str, input_field: str, where: str = "fit_normalizer"
+) -> None:
     """Checks that concrete data holds no NaN or inf in `input_field` or `action`.
 
     Traced values are passed over: only concrete data can be checked before
@@ -131,6 +133,6 @@ def check_finite(batch: Batch, *, owner: str, input_field: str) -> None:
         if bad.any():
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"{owner} init: field {field!r} holds {int(bad.sum())} non-finite "
+                f"{owner} {where}: field {field!r} holds {int(bad.sum())} non-finite "
                 f"values (expected all finite); the first at index {first}"
             )

@@ -4,31 +4,41 @@ Every learner takes Adam(W) steps and refuses a step whose loss or gradients
 are not finite: it computes the new parameters and optimizer state anyway
 (inside jit there is no early exit) and then keeps the old ones, so one bad
 batch cannot poison the run, and reports the skip in `train/nonfinite`.
+`guarded_update` is that whole step for a learner with one loss; a learner
+with several players (the GAN) builds its own from the same two pieces,
+`grad_norm_and_finite` and `keep_if_finite`.
 """
 
-from typing import NamedTuple, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import optax
 
 Tree = TypeVar("Tree")
+State = TypeVar("State")
 
 
 def adam_optimizer(
-    learning_rate: float, *, weight_decay: float = 0.0, max_grad_norm: float = 0.0
+    learning_rate: float,
+    *,
+    b1: float = 0.9,
+    weight_decay: float = 0.0,
+    max_grad_norm: float = 0.0,
 ) -> optax.GradientTransformation:
     """AdamW (plain Adam at `weight_decay` 0), after optional global-norm clipping.
 
     Args:
       learning_rate: the step size.
+      b1: the decay of the first moment.
       weight_decay: decoupled weight decay.
       max_grad_norm: clip gradients to this global norm first; 0 turns it off.
 
     Returns:
       The transformation; its `update` needs the parameters (for the decay).
     """
-    adam = optax.adamw(learning_rate, weight_decay=weight_decay)
+    adam = optax.adamw(learning_rate, b1=b1, weight_decay=weight_decay)
     if max_grad_norm > 0:
         return optax.chain(optax.clip_by_global_norm(max_grad_norm), adam)
     return adam
@@ -49,64 +59,57 @@ def keep_if_finite(finite: jax.Array, new_tree: Tree, old_tree: Tree) -> Tree:
     )
 
 
-class GuardedStep(NamedTuple):
-    """What `guarded_step` returns."""
-
-    params: optax.Params  # the new parameters, or the old ones if not `finite`
-    opt_state: optax.OptState  # likewise
-    grad_norm: jax.Array  # global norm of the gradients (before any clipping)
-    finite: jax.Array  # scalar bool: the loss and the gradients were finite
+def nonfinite_metric(finite: jax.Array) -> jax.Array:
+    """`train/nonfinite`: 1.0 for a skipped step, 0.0 for a kept one."""
+    return 1.0 - finite.astype(jnp.float32)
 
 
-def guarded_step(
+def guarded_update(
     optimizer: optax.GradientTransformation,
-    loss: jax.Array,
-    grads: optax.Params,
-    params: optax.Params,
-    opt_state: optax.OptState,
-) -> GuardedStep:
-    """One optimizer step, kept only if the loss and the gradients are finite."""
-    grad_norm, finite = grad_norm_and_finite(loss, grads)
-    updates, new_opt_state = optimizer.update(grads, opt_state, params)
-    new_params = optax.apply_updates(params, updates)
-    return GuardedStep(
-        params=keep_if_finite(finite, new_params, params),
-        opt_state=keep_if_finite(finite, new_opt_state, opt_state),
-        grad_norm=grad_norm,
-        finite=finite,
-    )
-
-
-def latent_variable_update(
-    family: str, optimizer: optax.GradientTransformation, loss_fn, state, batch, key
-):
-    """One guarded step of a latent-variable loss (the CVAE's and ACT's).
+    loss_fn: Callable[..., tuple[jax.Array, dict[str, jax.Array]]],
+    state: State,
+    *args: Any,
+    family: str,
+    also_update: Callable[[optax.Params, State], dict[str, Any]] | None = None,
+) -> tuple[State, dict[str, jax.Array]]:
+    """One optimizer step of a learner's loss, kept only if it is finite.
 
     Args:
-      family: the metrics' prefix (`vae`, `act`).
       optimizer: the optax optimizer of `state.params`.
-      loss_fn: `(params, normalizer, batch, key) -> (loss, (reconstruction,
-        kl))`.
-      state: a train state with `params`, `opt_state`, `step`, `normalizer`.
-      batch: the minibatch.
-      key: a typed key for the loss (the latent's draw).
+      loss_fn: `(params, normalizer, *args) -> (loss, aux)`, `aux` a dict of
+        scalar metrics.
+      state: a train state (`ilax.algorithms.base.TrainState` or a subclass).
+      *args: passed on to `loss_fn` (the batch, a key).
+      family: the metrics' prefix (`bc`, `vae`, ...).
+      also_update: `(new_params, state) -> {field: value}`, more fields the
+        step changes (diffusion's parameter average); they are kept or
+        discarded with the step.
 
     Returns:
-      `(state, metrics)` with `<family>/loss`, `/reconstruction`, `/kl`,
-      `/grad_norm` and `train/nonfinite`; a non-finite step keeps the state.
+      `(state, metrics)`: the stepped state, or the old one with only `step`
+      advanced if the loss or the gradients were not finite; metrics
+      `<family>/loss`, `<family>/<aux name>`, `<family>/grad_norm` and
+      `train/nonfinite`.
     """
-    (loss, (reconstruction, kl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.params, state.normalizer, batch, key
+    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.params, state.normalizer, *args
     )
-    step = guarded_step(optimizer, loss, grads, state.params, state.opt_state)
-    state = state.replace(
-        params=step.params, opt_state=step.opt_state, step=state.step + 1
+    grad_norm, finite = grad_norm_and_finite(loss, grads)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    stepped = {"params": params, "opt_state": opt_state}
+    if also_update is not None:
+        stepped.update(also_update(params, state))
+    # Only the fields the step changes pass the guard: the normalizer and the
+    # rest stay untouched values, which XLA may fold into a whole run.
+    current = {name: getattr(state, name) for name in stepped}
+    new_state = state.replace(
+        **keep_if_finite(finite, stepped, current), step=state.step + 1
     )
     metrics = {
         f"{family}/loss": loss,
-        f"{family}/reconstruction": reconstruction,
-        f"{family}/kl": kl,
-        f"{family}/grad_norm": step.grad_norm,
-        "train/nonfinite": 1.0 - step.finite.astype(jnp.float32),
+        **{f"{family}/{name}": value for name, value in aux.items()},
+        f"{family}/grad_norm": grad_norm,
+        "train/nonfinite": nonfinite_metric(finite),
     }
-    return state, metrics
+    return new_state, metrics

@@ -1,49 +1,80 @@
-"""Algorithm registry: names to config classes and `Trainer` factories.
+"""Algorithm registry: one entry per algorithm, registered by its own package.
 
-The command line and the experiment scripts look algorithms up here. Each
-algorithm's trainer module registers itself when imported; the modules below
-are imported on the first lookup, so importing this registry stays cheap.
+An entry (`Algorithm`) holds the algorithm's train config class and its two
+factories: the `Trainer` the command line and the experiments run, and the
+(flat) `Learner` such a run trains. Importing an algorithm's package
+registers it (its `__init__` calls `register`); every subpackage of
+`ilax.algorithms` is imported on the first lookup, so importing the registry
+stays cheap and a new algorithm is one package that registers itself.
 """
 
+import dataclasses
 import importlib
+import pkgutil
 from collections.abc import Callable
 from typing import Any
 
+import ilax.algorithms
 from ilax.envs.base import Env
-from ilax.types import Policy, Trainer
-
-# Modules whose import registers an algorithm.
-_MODULES = (
-    "ilax.algorithms.bc.trainer",
-    "ilax.algorithms.dagger.learner",
-    "ilax.algorithms.dart.learner",
-    "ilax.algorithms.generative",
-)
-
-TrainerFactory = Callable[[Any, Env, Policy], Trainer]
-_ALGORITHMS: dict[str, tuple[type, TrainerFactory]] = {}
+from ilax.types import Learner, Policy, Trainer
 
 
-def register(name: str, config_cls: type, make_trainer: TrainerFactory) -> None:
-    """Registers algorithm `name`.
+@dataclasses.dataclass(frozen=True)
+class Algorithm:
+    """A registered algorithm: its config class and its two factories."""
 
-    Args:
-      name: the name used on the command line (`--algo=name`).
-      config_cls: its keyword-only config dataclass; `config_cls()` must give
-        the defaults.
-      make_trainer: `make_trainer(config, env, expert) -> Trainer`.
+    name: str
+    """The name used on the command line (`--algo=name`) and in tables."""
+    config_class: type
+    """Its keyword-only train config dataclass; `config_class()` gives the
+    defaults."""
+    make_trainer: Callable[[Any, Env, Policy], Trainer]
+    """`make_trainer(config, env, expert) -> Trainer`."""
+    make_learner: Callable[[Any, Env], Learner]
+    """`make_learner(config, env) -> Learner`: the learner a run of `config`
+    on `env` trains, sized as the trainer sizes it (flat; see
+    `ilax.types.Learner`)."""
+
+    def default_config(self) -> Any:
+        """A fresh default config."""
+        return self.config_class()
+
+    def check_config(self, config: Any) -> None:
+        """Raises ValueError for a config of another class than this one's."""
+        if not isinstance(config, self.config_class):
+            raise ValueError(
+                f"algorithm {self.name!r} takes a {self.config_class.__name__}; got "
+                f"{type(config).__name__}"
+            )
+
+
+_ALGORITHMS: dict[str, Algorithm] = {}
+
+
+def register(algorithm: Algorithm) -> Algorithm:
+    """Registers `algorithm` under its name and returns it.
 
     Raises:
-      ValueError: `name` is already registered.
+      ValueError: the name is already registered.
     """
-    if name in _ALGORITHMS:
-        raise ValueError(f"algorithm {name!r} is already registered")
-    _ALGORITHMS[name] = (config_cls, make_trainer)
+    if algorithm.name in _ALGORITHMS:
+        raise ValueError(f"algorithm {algorithm.name!r} is already registered")
+    _ALGORITHMS[algorithm.name] = algorithm
+    return algorithm
+
+
+def packages() -> list[str]:
+    """The algorithm packages: every subpackage of `ilax.algorithms`."""
+    return sorted(
+        f"ilax.algorithms.{module.name}"
+        for module in pkgutil.iter_modules(ilax.algorithms.__path__)
+        if module.ispkg
+    )
 
 
 def _load() -> None:
-    for module in _MODULES:
-        importlib.import_module(module)
+    for package in packages():
+        importlib.import_module(package)
 
 
 def names() -> list[str]:
@@ -52,7 +83,12 @@ def names() -> list[str]:
     return sorted(_ALGORITHMS)
 
 
-def _lookup(name: str) -> tuple[type, TrainerFactory]:
+def get(name: str) -> Algorithm:
+    """The entry of algorithm `name`.
+
+    Raises:
+      ValueError: unknown `name`, listing the known ones.
+    """
     _load()
     if name not in _ALGORITHMS:
         raise ValueError(
@@ -61,14 +97,25 @@ def _lookup(name: str) -> tuple[type, TrainerFactory]:
     return _ALGORITHMS[name]
 
 
-def config_class(name: str) -> type:
-    """The config dataclass of algorithm `name`."""
-    return _lookup(name)[0]
+def of_config(config: Any) -> Algorithm:
+    """The entry whose config class `config` is an instance of (exactly).
+
+    Raises:
+      ValueError: no algorithm takes a config of this class.
+    """
+    _load()
+    for algorithm in _ALGORITHMS.values():
+        if type(config) is algorithm.config_class:
+            return algorithm
+    raise ValueError(
+        f"no registered algorithm takes a {type(config).__name__}; known config "
+        f"classes: {', '.join(a.config_class.__name__ for a in _ALGORITHMS.values())}"
+    )
 
 
 def default_config(name: str) -> Any:
     """A fresh default config of algorithm `name`."""
-    return config_class(name)()
+    return get(name).default_config()
 
 
 def make_trainer(name: str, config: Any, env: Env, expert: Policy) -> Trainer:
@@ -78,10 +125,6 @@ def make_trainer(name: str, config: Any, env: Env, expert: Policy) -> Trainer:
       ValueError: unknown `name` (listing the known ones), or a config of
         another class than the algorithm's.
     """
-    config_cls, factory = _lookup(name)
-    if not isinstance(config, config_cls):
-        raise ValueError(
-            f"algorithm {name!r} takes a {config_cls.__name__}; got "
-            f"{type(config).__name__}"
-        )
-    return factory(config, env, expert)
+    algorithm = get(name)
+    algorithm.check_config(config)
+    return algorithm.make_trainer(config, env, expert)

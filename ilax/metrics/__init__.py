@@ -1,6 +1,11 @@
 """Metrics: episode results, statistics over seeds, sample quality, tables, plots."""
 
-from ilax.metrics.episodes import episode_values, pooled_rate, summarize
+from ilax.metrics.episodes import (
+    episode_values,
+    first_episode,
+    pooled_rate,
+    summarize,
+)
 from ilax.metrics.plots import plot_curves
 from ilax.metrics.sample_quality import (
     energy_distance,
@@ -22,6 +27,7 @@ __all__ = [
     "bootstrap_ci",
     "energy_distance",
     "episode_values",
+    "first_episode",
     "format_estimate",
     "iqm",
     "latex_table",

@@ -7,11 +7,11 @@ import numpy as np
 from ilax.types import EpisodeLog
 
 
-def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
-    """Means over the episodes that ended, keyed `episode/<name>`.
+def summarize(log: EpisodeLog, prefix: str = "episode") -> dict[str, jax.Array]:
+    """Means over the episodes that ended, keyed `<prefix>/<name>`.
 
-    `episode/num_episodes` is the number of episodes; the means are NaN if it
-    is 0. Task metrics appear under their own names (`episode/success`).
+    `<prefix>/num_episodes` is the number of episodes; the means are NaN if
+    it is 0. Task metrics appear under their own names (`episode/success`).
     Jittable.
     """
     done = log.done.astype(jnp.float32)
@@ -21,18 +21,39 @@ def summarize(log: EpisodeLog) -> dict[str, jax.Array]:
         return jnp.sum(values * done) / count
 
     summary = {
-        "episode/num_episodes": count,
-        "episode/return": mean(log.episode_return),
-        "episode/length": mean(log.length.astype(jnp.float32)),
+        f"{prefix}/num_episodes": count,
+        f"{prefix}/return": mean(log.episode_return),
+        f"{prefix}/length": mean(log.length.astype(jnp.float32)),
     }
     for name, values in log.metrics.items():
-        if f"episode/{name}" in summary:
+        if f"{prefix}/{name}" in summary:
             raise ValueError(
                 f"summarize: task metric {name!r} collides with a summary key; "
                 f"rename the metric"
             )
-        summary[f"episode/{name}"] = mean(values)
+        summary[f"{prefix}/{name}"] = mean(values)
     return summary
+
+
+def first_episode(log: EpisodeLog) -> dict[str, jax.Array]:
+    """Per environment, `[B]`: how its first episode ended (jittable).
+
+    For a log of a rollout without auto-reset, which logs only each
+    environment's first ending: `ended` (1.0 if the episode ended within the
+    rollout), its `return`, `length` and every task metric at its last step;
+    0 where it did not end.
+    """
+    done = log.done.astype(jnp.float32)
+
+    def at_end(values):
+        return jnp.sum(done * values, axis=0)
+
+    values = {
+        "ended": jnp.sum(done, axis=0),
+        "return": at_end(log.episode_return),
+        "length": at_end(log.length.astype(jnp.float32)),
+    }
+    return {**values, **{name: at_end(v) for name, v in log.metrics.items()}}
 
 
 def episode_values(log: EpisodeLog) -> dict[str, np.ndarray]:

@@ -114,7 +114,7 @@ class Checkpointer:
         """Starts writing `state` as checkpoint `step`.
 
         Args:
-          step: the step (chunk) number, larger than any saved before.
+          step: the step (round) number, larger than any saved before.
           state: a pytree of arrays (typed keys allowed).
           info: JSON-serializable description of the run (algorithm, task,
             config...), compared on restore.
@@ -275,7 +275,7 @@ class Checkpointer:
           step: the step to read; the latest complete one by default, falling
             back to earlier ones (with a warning) past corrupt checkpoints,
             which are moved into `corrupt/`.
-          ignore: flattened `info` keys allowed to differ (`config.num_chunks`).
+          ignore: flattened `info` keys allowed to differ (`config.rounds`).
 
         Returns:
           `(state, metadata)`.

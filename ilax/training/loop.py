@@ -1,13 +1,15 @@
 """The host training loop: any `Trainer`, several seeds at once, resumable.
 
-`train` runs a `Trainer` chunk by chunk, all seeds as one `jax.vmap` inside
-one jitted program, and does everything impure around it: per-chunk metrics
+`run` drives a `Trainer` round by round, all seeds as one `jax.vmap` inside
+one jitted program, and does everything impure around it: per-round metrics
 on the log and in `metrics.jsonl`, periodic evaluation, checkpoints, resuming
 from the latest one, stopping on non-finite values, and saving on SIGTERM.
+(`ilax.training.seeds` runs all rounds as one program instead, with none of
+this.)
 
 Seed s of a run with key k starts from `fold_in(k_init, s)`, so it is the
-same whether it runs alone or beside others; evaluation after chunk c uses
-`fold_in(fold_in(k_eval, c), s)`, so a resumed run evaluates identically.
+same whether it runs alone or beside others; evaluation after round r uses
+`fold_in(fold_in(k_eval, r), s)`, so a resumed run evaluates identically.
 `k_init` and `k_eval` are `fold_in(k, 0)` and `fold_in(k, 1)`: the run key
 is re-derived by every call that resumes or evaluates the run, and fold_in
 does not consume it.
@@ -31,21 +33,23 @@ import numpy as np
 import tqdm
 from absl import logging
 
+from ilax.training import updates
 from ilax.training.checkpoints import Checkpointer
 from ilax.types import Trainer
 
-NONFINITE = "train/nonfinite"
+NONFINITE = updates.NONFINITE
 _INIT_STREAM, _EVAL_STREAM = 0, 1
-# Lengthening a run (a larger `num_chunks`) keeps its checkpoints usable.
-RESUMABLE_FIELDS = ("config.num_chunks",)
+# Lengthening a run (more rounds) keeps its checkpoints usable where the state's
+# shapes do not depend on its length.
+RESUMABLE_FIELDS = ("config.rounds", "config.iterations")
 
 
 class NonFiniteError(RuntimeError):
-    """A chunk produced non-finite values; its state was not saved."""
+    """A round produced non-finite values; its state was not saved."""
 
-    def __init__(self, message: str, *, chunk: int, seeds: list[int], checkpoint):
+    def __init__(self, message: str, *, round_number: int, seeds: list[int], checkpoint):
         super().__init__(message)
-        self.chunk = chunk
+        self.round_number = round_number
         self.seeds = seeds
         self.checkpoint = checkpoint
 
@@ -62,11 +66,11 @@ def init_keys(key: jax.Array, num_seeds: int, seed_offset: int = 0) -> jax.Array
 
 
 def eval_keys(
-    key: jax.Array, chunk: int, num_seeds: int, seed_offset: int = 0
+    key: jax.Array, round_number: int, num_seeds: int, seed_offset: int = 0
 ) -> jax.Array:
-    """The per-seed keys of the evaluation after `chunk` of a run with `key`."""
+    """The per-seed keys of the evaluation after `round_number` of a run with `key`."""
     key_eval = jax.random.fold_in(key, _EVAL_STREAM)
-    return seed_keys(jax.random.fold_in(key_eval, chunk), num_seeds, seed_offset)
+    return seed_keys(jax.random.fold_in(key_eval, round_number), num_seeds, seed_offset)
 
 
 def _run_info(run_info, key, num_seeds, seed_offset) -> dict[str, Any]:
@@ -120,19 +124,19 @@ def _summaries(metrics: dict[str, np.ndarray]) -> tuple[dict, dict]:
     return means, per_seed
 
 
-def _compact(chunk: int, num_chunks: int, means: dict, seconds: float) -> str:
+def _compact(round_number: int, num_rounds: int, means: dict, seconds: float) -> str:
     parts = [f"{name}={value:.4g}" for name, value in means.items()]
-    return f"chunk {chunk}/{num_chunks} ({seconds:.2f}s) " + " ".join(parts)
+    return f"round {round_number}/{num_rounds} ({seconds:.2f}s) " + " ".join(parts)
 
 
-def _rewrite_jsonl(path: pathlib.Path, last_chunk: int) -> None:
-    """Drops records past `last_chunk`: they will be run again."""
+def _rewrite_jsonl(path: pathlib.Path, last_round: int) -> None:
+    """Drops records past `last_round`: they will be run again."""
     if not path.exists():
         return
     kept = []
     for line in path.read_text().splitlines():
         try:
-            if json.loads(line)["chunk"] <= last_chunk:
+            if json.loads(line)["round"] <= last_round:
                 kept.append(line)
         except (json.JSONDecodeError, KeyError, TypeError):
             continue  # a line cut short by a crash
@@ -179,7 +183,7 @@ def restore(
     seed_offset: int = 0,
     run_info: dict[str, Any] | None = None,
 ) -> tuple[Any, int]:
-    """The latest run state in `checkpoint_dir` and the chunks it completed.
+    """The latest run state in `checkpoint_dir` and the rounds it completed.
 
     With `run_info`, the checkpoint must come from a run described alike
     (as in `train`); without, only the state's layout is checked.
@@ -202,31 +206,31 @@ def restore(
 
 
 def evaluate(
-    trainer: Trainer, state: Any, *, key: jax.Array, chunk: int, seed_offset: int = 0
+    trainer: Trainer, state: Any, *, key: jax.Array, round_number: int, seed_offset: int = 0
 ) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """`trainer.evaluate` on every seed of `state`, as `train` does after `chunk`.
+    """`trainer.evaluate` on every seed of `state`, as `run` does after `round_number`.
 
     Returns:
       Seed means and per-seed lists of the evaluation metrics.
     """
     num_seeds = jax.tree.leaves(state)[0].shape[0]
-    keys = eval_keys(key, chunk, num_seeds, seed_offset)
+    keys = eval_keys(key, round_number, num_seeds, seed_offset)
     programs = _compiled(trainer)
     metrics = _host_metrics(programs.evaluate(state, keys))
     return _summaries(metrics)
 
 
-def _due(chunk: int, every: int, last: int) -> bool:
-    return every > 0 and (chunk % every == 0 or chunk == last)
+def _due(round_number: int, every: int, last: int) -> bool:
+    return every > 0 and (round_number % every == 0 or round_number == last)
 
 
-def train(
+def run(
     trainer: Trainer,
     *,
     key: jax.Array,
     num_seeds: int = 1,
     seed_offset: int = 0,
-    num_chunks: int | None = None,
+    num_rounds: int | None = None,
     eval_every: int = 0,
     checkpoint_dir: str | os.PathLike | None = None,
     save_every: int = 1,
@@ -237,7 +241,7 @@ def train(
     stop_on_nonfinite: bool = True,
     tensorboard_dir: str | None = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
-    """Runs `trainer` for `num_chunks` chunks on `num_seeds` seeds at once.
+    """Runs `trainer` for `num_rounds` rounds on `num_seeds` seeds at once.
 
     Args:
       trainer: what to run (see `ilax.types.Trainer`).
@@ -245,37 +249,37 @@ def train(
       num_seeds: seeds run side by side (one vmap); every leaf of the run
         state and every metric leads with this axis.
       seed_offset: the index of the first seed (to split a sweep over jobs).
-      num_chunks: chunks in the whole run; `trainer.num_chunks` by default.
-      eval_every: evaluate after every this many chunks and after the last;
+      num_rounds: rounds in the whole run; `trainer.num_rounds` by default.
+      eval_every: evaluate after every this many rounds and after the last;
         0 never evaluates.
       checkpoint_dir: where checkpoints go; the run resumes from the latest
         one there. None keeps nothing.
-      save_every: save after every this many chunks and after the last.
+      save_every: save after every this many rounds and after the last.
       max_to_keep: checkpoints kept.
       run_info: JSON-serializable description of the run (algorithm, task,
         config as a dict); a checkpoint of a run described otherwise is
         refused, naming the differences. The key and seeds are added.
-      metrics_path: a `metrics.jsonl` to append one record per chunk to:
-        `chunk`, `time` (seconds since this call started), `chunk_seconds`,
+      metrics_path: a `metrics.jsonl` to append one record per round to:
+        `round`, `time` (seconds since this call started), `round_seconds`,
         `metrics` (seed means) and `per_seed` (lists).
       progress: show a tqdm progress bar.
-      stop_on_nonfinite: raise `NonFiniteError` when a chunk reports
+      stop_on_nonfinite: raise `NonFiniteError` when a round reports
         `train/nonfinite` > 0 for any seed (the state is not saved).
       tensorboard_dir: also write scalars there, if tensorboardX is installed.
 
     Returns:
       `(run_state, history)`: the final state of all seeds and the records
-      of the chunks run by this call.
+      of the rounds run by this call.
 
     Raises:
-      NonFiniteError: a chunk went non-finite; checkpoints hold the last good
+      NonFiniteError: a round went non-finite; checkpoints hold the last good
         state.
       CheckpointMismatchError: `checkpoint_dir` holds another run.
     """
-    num_chunks = trainer.num_chunks if num_chunks is None else num_chunks
-    for name, value in (("num_seeds", num_seeds), ("num_chunks", num_chunks)):
+    num_rounds = trainer.num_rounds if num_rounds is None else num_rounds
+    for name, value in (("num_seeds", num_seeds), ("num_rounds", num_rounds)):
         if value < 1:
-            raise ValueError(f"train: {name} must be >= 1; got {value}")
+            raise ValueError(f"run: {name} must be >= 1; got {value}")
     keys = init_keys(key, num_seeds, seed_offset)
     seeds = list(range(seed_offset, seed_offset + num_seeds))
     info = _run_info(run_info, key, num_seeds, seed_offset)
@@ -294,7 +298,7 @@ def train(
             checkpointer.close()
             raise
         start = meta["step"]
-        logging.info("resumed from chunk %d in %s", start, checkpoint_dir)
+        logging.info("resumed from round %d in %s", start, checkpoint_dir)
     else:
         state = programs.init(keys)
 
@@ -306,62 +310,62 @@ def train(
         metrics_file = open(metrics_path, "a")  # noqa: SIM115 (closed below)
     writer = _tensorboard_writer(tensorboard_dir)
     bar = tqdm.tqdm(
-        total=num_chunks, initial=start, disable=not progress, desc="chunks"
+        total=num_rounds, initial=start, disable=not progress, desc="rounds"
     )
     history = []
     began = time.perf_counter()
     try:
         with _sigterm_flag() as sigterm:
-            for chunk in range(start + 1, num_chunks + 1):
-                chunk_began = time.perf_counter()
+            for round_number in range(start + 1, num_rounds + 1):
+                round_began = time.perf_counter()
                 state, metrics = programs.step(state, trainer.data)
                 metrics = _host_metrics(metrics)
                 if NONFINITE in metrics and np.any(metrics[NONFINITE] > 0):
                     bad = [seeds[i] for i in np.flatnonzero(metrics[NONFINITE] > 0)]
                     last = checkpointer.latest_step() if checkpointer else None
                     message = (
-                        f"non-finite values in chunk {chunk}, seed(s) {bad} "
+                        f"non-finite values in round {round_number}, seed(s) {bad} "
                         f"({NONFINITE}={metrics[NONFINITE].tolist()}); the state was "
                         f"not saved, the last checkpoint is {last}"
                     )
                     if stop_on_nonfinite:
                         logging.error("%s", message)
                         raise NonFiniteError(
-                            message, chunk=chunk, seeds=bad, checkpoint=last
+                            message, round_number=round_number, seeds=bad, checkpoint=last
                         )
                     logging.warning("%s", message)
-                if _due(chunk, eval_every, num_chunks):
-                    keys = eval_keys(key, chunk, num_seeds, seed_offset)
+                if _due(round_number, eval_every, num_rounds):
+                    keys = eval_keys(key, round_number, num_seeds, seed_offset)
                     metrics.update(_host_metrics(programs.evaluate(state, keys)))
-                seconds = time.perf_counter() - chunk_began
+                seconds = time.perf_counter() - round_began
                 means, per_seed = _summaries(metrics)
                 record = {
-                    "chunk": chunk,
+                    "round": round_number,
                     "time": time.perf_counter() - began,
-                    "chunk_seconds": seconds,
+                    "round_seconds": seconds,
                     "metrics": means,
                     "per_seed": per_seed,
                 }
                 history.append(record)
-                logging.info("%s", _compact(chunk, num_chunks, means, seconds))
+                logging.info("%s", _compact(round_number, num_rounds, means, seconds))
                 if metrics_file is not None:
                     metrics_file.write(json.dumps(record) + "\n")
                     metrics_file.flush()
                 if writer is not None:
                     for name, value in means.items():
                         if math.isfinite(value):
-                            writer.add_scalar(name, value, chunk)
+                            writer.add_scalar(name, value, round_number)
                 bar.update(1)
-                stopping = sigterm.is_set() and chunk < num_chunks
+                stopping = sigterm.is_set() and round_number < num_rounds
                 if checkpointer is not None and (
-                    _due(chunk, save_every, num_chunks) or stopping
+                    _due(round_number, save_every, num_rounds) or stopping
                 ):
-                    checkpointer.save(chunk, state, info)
+                    checkpointer.save(round_number, state, info)
                 if stopping:
                     logging.warning(
-                        "SIGTERM: stopped after chunk %d of %d%s",
-                        chunk,
-                        num_chunks,
+                        "SIGTERM: stopped after round %d of %d%s",
+                        round_number,
+                        num_rounds,
                         "; checkpoint saved" if checkpointer else "",
                     )
                     break

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from ilax import envs, experts, policies
-from ilax.algorithms import bc, dagger, dart, interactive
-from ilax.data import buffer as buffer_lib
+from ilax.algorithms import bc, dagger, dart
+from ilax.training import seeds
 from ilax.types import Observation
 
 # Kart laps are cheap (pure JAX), so whole iterations stay fast on CPU.
@@ -88,21 +88,25 @@ def dagger_trainer(env, expert):
 
 @pytest.fixture(scope="module")
 def dagger_run(dagger_trainer):
-    return jax.jit(jax.vmap(functools.partial(interactive.run, dagger_trainer)))
+    return jax.jit(jax.vmap(functools.partial(seeds.run_rounds, dagger_trainer)))
 
 
-def test_dagger_iterations_aggregate_every_label(dagger_run):
+def test_dagger_starts_from_demos_and_aggregates_every_label(dagger_run):
     state, metrics = dagger_run(jax.random.split(jax.random.key(0), 2))
     per_iteration = SMALL["num_envs"] * SMALL["steps_per_iteration"]
+    # Refit i trains on the demonstrations and the i collections after them.
     np.testing.assert_array_equal(
         metrics["labels/total"][0], per_iteration * np.arange(1, 4)
     )
     np.testing.assert_array_equal(state.iteration, [3, 3])
-    np.testing.assert_array_equal(state.buffer.size, [3 * per_iteration] * 2)
-    np.testing.assert_array_equal(metrics["dagger/beta"][0], [1.0, 0.0, 0.0])
+    # The demonstrations, then one collection after every refit.
+    np.testing.assert_array_equal(state.buffer.size, [4 * per_iteration] * 2)
+    # Collections 1 to 3 of the indicator schedule: the learner drives.
+    np.testing.assert_array_equal(metrics["dagger/beta"][0], [0.0, 0.0, 0.0])
     assert np.all(np.isfinite(metrics["bc/loss"]))
     assert np.all(metrics["train/nonfinite"] == 0)
     assert metrics["eval/falls"].shape == (2, 3)
+    assert metrics["collect/falls"].shape == (2, 3)
 
 
 def test_dagger_run_is_deterministic_and_vmap_equals_single_seeds(
@@ -114,10 +118,13 @@ def test_dagger_run_is_deterministic_and_vmap_equals_single_seeds(
     _, batched = dagger_run(keys())
     _, again = dagger_run(keys())
     chex.assert_trees_all_equal(batched, again)
-    single = jax.jit(functools.partial(interactive.run, dagger_trainer))
+    single = jax.jit(functools.partial(seeds.run_rounds, dagger_trainer))
     _, first = single(keys()[0])
+    # The learner drives the collections, so float reassociation under vmap
+    # (1e-7 after the first refit) grows through the closed loop: measured
+    # 5e-5 relative in the third refit's gradient norm.
     chex.assert_trees_all_close(
-        jax.tree.map(lambda x: x[0], batched), first, rtol=1e-5, atol=1e-5
+        jax.tree.map(lambda x: x[0], batched), first, rtol=1e-3, atol=1e-5
     )
 
 
@@ -138,31 +145,33 @@ def test_dart_noise_rules(env, expert):
     fixed = dart.make_trainer(
         dart.DartConfig(noise_rule="fixed", noise_std=0.3, **SMALL), env, expert
     )
-    _, metrics = jax.jit(functools.partial(interactive.run, fixed))(jax.random.key(3))
-    # Iteration 0 is the clean expert, then the fixed noise.
-    np.testing.assert_allclose(metrics["dart/noise_std"], [0.0, 0.3, 0.3])
+    _, metrics = jax.jit(functools.partial(seeds.run_rounds, fixed))(
+        jax.random.key(3)
+    )
+    # The demonstrations are the clean expert; every collection is noisy.
+    np.testing.assert_allclose(metrics["dart/noise_std"], [0.3, 0.3, 0.3])
 
     learned = dart.make_trainer(
         dart.DartConfig(noise_rule="learner_error", **SMALL), env, expert
     )
     step = jax.jit(learned.step)
     state = learned.init(jax.random.key(4))
+    np.testing.assert_array_equal(state.collection, [0.0])
     state, metrics = step(state, None)
-    assert float(metrics["dart/noise_std"]) == 0.0
-    # The noise now equals the refitted learner's RMSE on the rows just added.
+    # The noise of the first collection is the refitted learner's RMSE on the
+    # rows collected last: the demonstrations, the buffer's first rows.
     rows = SMALL["num_envs"] * SMALL["steps_per_iteration"]
-    newest = buffer_lib.newest(state.buffer, rows)
     learner = bc.make(
         SMALL["learner"],
         observation_size=env.observation_size,
         action_size=env.action_size,
     )
     policy = learner.make_policy(state.train_state)
-    action, _, _ = policy.step(
-        (), Observation(newest.obs, newest.privileged), jax.random.key(5)
-    )
-    rmse = np.sqrt(np.mean((np.asarray(action) - np.asarray(newest.action)) ** 2))
-    np.testing.assert_allclose(state.noise_std, [rmse], rtol=1e-4)
-    assert rmse > 0
-    _, metrics = step(state, None)
+    demos = Observation(state.buffer.obs[:rows], state.buffer.privileged[:rows])
+    action, _, _ = policy.step((), demos, jax.random.key(5))
+    labels = np.asarray(state.buffer.action[:rows])
+    rmse = np.sqrt(np.mean((np.asarray(action) - labels) ** 2))
+    np.testing.assert_allclose(state.collection, [rmse], rtol=1e-4)
     np.testing.assert_allclose(metrics["dart/noise_std"], rmse, rtol=1e-4)
+    np.testing.assert_allclose(metrics["dart/learner_rmse"], rmse, rtol=1e-4)
+    assert rmse > 0

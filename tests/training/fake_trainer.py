@@ -2,7 +2,7 @@
 
 The run state holds a typed key, so checkpoints must carry keys; the data
 (the target) is an argument of `step`; `blow_up` makes a chosen seed's
-parameters non-finite at a chosen chunk.
+parameters non-finite at a chosen round.
 """
 
 import jax
@@ -14,12 +14,12 @@ SIZE = 4
 
 
 def make(
-    num_chunks: int = 6,
+    num_rounds: int = 6,
     updates: int = 3,
-    blow_up_chunk: int = 0,
+    blow_up_round: int = 0,
     blow_up_below: float = 0.0,
 ) -> Trainer:
-    """`blow_up_chunk > 0`: at that chunk, seeds whose first initial parameter
+    """`blow_up_round > 0`: at that round, seeds whose first initial parameter
     is below `blow_up_below` go non-finite."""
 
     def init(key):
@@ -29,26 +29,26 @@ def make(
             "params": params,
             "first": params[0],
             "key": key_run,
-            "chunk": jnp.zeros((), jnp.int32),
+            "round": jnp.zeros((), jnp.int32),
         }
 
     def step(state, target):
-        key_chunk = jax.random.fold_in(state["key"], state["chunk"])
+        key_round = jax.random.fold_in(state["key"], state["round"])
 
         def update(params, index):
             noise = 0.01 * jax.random.normal(
-                jax.random.fold_in(key_chunk, index), (SIZE,)
+                jax.random.fold_in(key_round, index), (SIZE,)
             )
             return params - 0.3 * (params - target) + noise, jnp.mean(params**2)
 
         params, losses = jax.lax.scan(update, state["params"], jnp.arange(updates))
-        chunk = state["chunk"] + 1
-        if blow_up_chunk:
-            bad = (chunk == blow_up_chunk) & (state["first"] < blow_up_below)
+        round_number = state["round"] + 1
+        if blow_up_round:
+            bad = (round_number == blow_up_round) & (state["first"] < blow_up_below)
             params = jnp.where(bad, jnp.nan, params)
         nonfinite = jnp.sum(~jnp.isfinite(params)).astype(jnp.float32)
         metrics = {"train/loss": jnp.mean(losses), "train/nonfinite": nonfinite}
-        return {**state, "params": params, "chunk": chunk}, metrics
+        return {**state, "params": params, "round": round_number}, metrics
 
     def evaluate(state, key):
         score = -jnp.sum(state["params"] ** 2) + 0.01 * jax.random.normal(key)
@@ -58,8 +58,9 @@ def make(
         init=init,
         step=step,
         evaluate=evaluate,
+        policy=lambda state: None,  # nothing acts: the harness tests need no policy
         data=jnp.arange(SIZE, dtype=jnp.float32),
-        num_chunks=num_chunks,
+        num_rounds=num_rounds,
     )
 
 
@@ -88,22 +89,22 @@ def synthetic_dataset(num_episodes: int = 6, length: int = 20, seed: int = 0):
     return from_episodes(episodes)
 
 
-def make_bc(num_chunks: int = 4, **overrides) -> Trainer:
+def make_bc(num_rounds: int = 4, **overrides) -> Trainer:
     """Offline BC on `synthetic_dataset`, evaluated on the countdown env."""
-    from ilax.algorithms.bc import BCConfig
-    from ilax.algorithms.bc.trainer import BCTrainConfig, make_trainer_from_dataset
+    from ilax.algorithms import bc
     from ilax.envs.wrappers import TimeLimit
+    from ilax.training import offline
     from tests.fake_env import CountdownEnv
 
     settings = dict(
-        learner=BCConfig(hidden_sizes=(16, 16)),
+        learner=bc.BCConfig(hidden_sizes=(16, 16)),
         batch_size=16,
-        updates_per_chunk=25,
-        num_chunks=num_chunks,
+        updates_per_round=25,
+        rounds=num_rounds,
         eval_envs=2,
         eval_steps=12,
     )
-    config = BCTrainConfig(**{**settings, **overrides})
-    return make_trainer_from_dataset(
-        config, TimeLimit(CountdownEnv(), 10), synthetic_dataset()
+    config = bc.BCTrainConfig(**{**settings, **overrides})
+    return offline.make_trainer_from_dataset(
+        config, TimeLimit(CountdownEnv(), 10), synthetic_dataset(), bc.make
     )

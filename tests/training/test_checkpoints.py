@@ -17,7 +17,7 @@ from ilax.training.checkpoints import (
     CheckpointMismatchError,
 )
 
-INFO = {"algo": "fake", "config": {"learner": {"lr": 1e-3}, "num_chunks": 4}}
+INFO = {"algo": "fake", "config": {"learner": {"lr": 1e-3}, "rounds": 4}}
 
 
 def make_state(key, num_seeds=2):
@@ -74,7 +74,7 @@ def test_keeps_the_last_n(tmp_path, key):
 def test_mismatched_checkpoint_names_every_difference(tmp_path, key):
     with Checkpointer(tmp_path) as checkpointer:
         checkpointer.save(1, make_state(key), INFO)
-    other = {"algo": "other", "config": {"learner": {"lr": 3e-4}, "num_chunks": 4}}
+    other = {"algo": "other", "config": {"learner": {"lr": 3e-4}, "rounds": 4}}
     three_seeds = jax.eval_shape(lambda: make_state(key, num_seeds=3))
     with Checkpointer(tmp_path) as checkpointer:
         with pytest.raises(CheckpointMismatchError) as error:
@@ -83,7 +83,7 @@ def test_mismatched_checkpoint_names_every_difference(tmp_path, key):
     assert "algo: checkpoint has 'fake', this run has 'other'" in message
     assert "config.learner.lr: checkpoint has 0.001, this run has 0.0003" in message
     assert "state['params']['w']: checkpoint has 'float32[2, 3, 2]'" in message
-    assert "num_chunks" not in message  # equal fields are not listed
+    assert "rounds" not in message  # equal fields are not listed
     # A mismatch is not corruption: the checkpoint stays in place.
     assert (tmp_path / "1").is_dir()
 
@@ -92,9 +92,9 @@ def test_ignored_fields_may_differ(tmp_path, key):
     state = make_state(key)
     with Checkpointer(tmp_path) as checkpointer:
         checkpointer.save(1, state, INFO)
-        longer = {**INFO, "config": {**INFO["config"], "num_chunks": 9}}
+        longer = {**INFO, "config": {**INFO["config"], "rounds": 9}}
         restored, _ = checkpointer.restore(
-            jax.eval_shape(lambda: state), longer, ignore=("config.num_chunks",)
+            jax.eval_shape(lambda: state), longer, ignore=("config.rounds",)
         )
     assert_same(restored, state)
 

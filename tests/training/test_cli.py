@@ -10,7 +10,7 @@ import pytest
 
 from ilax import train as cli
 from ilax.algorithms.bc import BCConfig
-from ilax.algorithms.bc.trainer import BCTrainConfig
+from ilax.algorithms.bc import BCTrainConfig
 from ilax.training import checkpoints
 from tests.training.test_loop import ROOT, read_jsonl
 
@@ -37,7 +37,7 @@ def test_preparse_reads_both_flag_spellings():
 
 def test_config_survives_its_json_form():
     config = BCTrainConfig(
-        learner=BCConfig(hidden_sizes=(8, 4), learning_rate=3e-4), num_chunks=7
+        learner=BCConfig(hidden_sizes=(8, 4), learning_rate=3e-4), rounds=7
     )
     stored = json.loads(json.dumps(checkpoints.info_json(config)))
     assert stored["learner"]["hidden_sizes"] == [8, 4]
@@ -65,8 +65,8 @@ def test_train_then_eval_on_pendulum(tmp_path):
         "--progress=false",
         "--config.num_demos=4",
         "--config.batch_size=32",
-        "--config.updates_per_chunk=20",
-        "--config.num_chunks=2",
+        "--config.updates_per_round=20",
+        "--config.rounds=2",
         "--config.eval_envs=2",
         "--config.learner.hidden_sizes=(16,)",
         "--config.learner.learning_rate=3e-4",
@@ -78,7 +78,7 @@ def test_train_then_eval_on_pendulum(tmp_path):
     assert run["config"]["learner"]["learning_rate"] == 3e-4  # nested override
     assert run["config"]["learner"]["hidden_sizes"] == [16]
     records = read_jsonl(workdir / "metrics.jsonl")
-    assert [r["chunk"] for r in records] == [1, 2]
+    assert [r["round"] for r in records] == [1, 2]
     assert sorted(os.listdir(workdir / "checkpoints")) == ["1", "2"]
 
     result = run_cli("eval", f"--workdir={workdir}")
@@ -86,7 +86,7 @@ def test_train_then_eval_on_pendulum(tmp_path):
     evaluation = json.loads((workdir / "eval.json").read_text())
     # mujoco prints import notices to stdout first; the JSON comes last.
     assert json.loads(result.stdout[result.stdout.index("{\n") :]) == evaluation
-    assert evaluation["chunk"] == 2
+    assert evaluation["round"] == 2
     # Same checkpoint, same derived keys: eval repeats the logged evaluation.
     assert evaluation["per_seed"] == {
         name: values

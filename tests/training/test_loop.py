@@ -19,8 +19,8 @@ from ilax.training import (
     NonFiniteError,
     checkpoints,
     loop,
+    run,
     seed_keys,
-    train,
 )
 from tests.training import fake_trainer
 
@@ -42,10 +42,10 @@ def subprocess_env():
 
 
 def test_records_metrics_evaluations_and_compiles_once(tmp_path, key):
-    trainer = fake_trainer.make(num_chunks=4)
+    trainer = fake_trainer.make(num_rounds=4)
     trainer = trainer._replace(step=chex.assert_max_traces(trainer.step, n=1))
     metrics_path = tmp_path / "metrics.jsonl"
-    state, history = train(
+    state, history = run(
         trainer,
         key=key,
         num_seeds=2,
@@ -55,8 +55,8 @@ def test_records_metrics_evaluations_and_compiles_once(tmp_path, key):
     )
     assert state["params"].shape == (2, fake_trainer.SIZE)
     assert read_jsonl(metrics_path) == history
-    assert [record["chunk"] for record in history] == [1, 2, 3, 4]
-    # Evaluated after chunk 3 (eval_every) and after the last chunk.
+    assert [record["round"] for record in history] == [1, 2, 3, 4]
+    # Evaluated after round 3 (eval_every) and after the last round.
     assert ["eval/score" in r["metrics"] for r in history] == [0, 0, 1, 1]
     for record in history:
         for name, per_seed in record["per_seed"].items():
@@ -65,14 +65,14 @@ def test_records_metrics_evaluations_and_compiles_once(tmp_path, key):
     # 12 updates shrink the distance to the target by 0.7**12 < 0.02.
     target = np.arange(fake_trainer.SIZE)
     assert np.abs(np.asarray(state["params"]) - target).max() < 0.2
-    assert all(r["chunk_seconds"] > 0 for r in history)
+    assert all(r["round_seconds"] > 0 for r in history)
 
 
 def test_seeds_match_single_seed_runs(key):
-    trainer = fake_trainer.make(num_chunks=3)
-    together, _ = train(trainer, key=key, num_seeds=3, eval_every=1, progress=False)
+    trainer = fake_trainer.make(num_rounds=3)
+    together, _ = run(trainer, key=key, num_seeds=3, eval_every=1, progress=False)
     for seed in range(3):
-        alone, history = train(
+        alone, history = run(
             trainer, key=key, seed_offset=seed, eval_every=1, progress=False
         )
         for a, b in zip(leaves(alone), leaves(together), strict=True):
@@ -89,24 +89,24 @@ def test_seed_keys_do_not_depend_on_the_number_of_seeds(key):
 
 
 def test_resume_continues_and_rewrites_metrics(tmp_path, key):
-    trainer = fake_trainer.make(num_chunks=5)
-    straight, _ = train(trainer, key=key, num_seeds=2, progress=False)
+    trainer = fake_trainer.make(num_rounds=5)
+    straight, _ = run(trainer, key=key, num_seeds=2, progress=False)
     options = dict(
         key=key,
         num_seeds=2,
         checkpoint_dir=tmp_path / "ckpt",
         metrics_path=tmp_path / "metrics.jsonl",
         progress=False,
-        run_info={"config": {"num_chunks": 2}},
+        run_info={"config": {"rounds": 2}},
     )
-    train(trainer, num_chunks=2, **options)
-    # A crash after chunk 3 was logged but before it was saved, mid-line.
+    run(trainer, num_rounds=2, **options)
+    # A crash after round 3 was logged but before it was saved, mid-line.
     with open(tmp_path / "metrics.jsonl", "a") as file:
-        file.write(json.dumps({"chunk": 3, "metrics": {}}) + '\n{"chunk": 4, "me')
-    options["run_info"] = {"config": {"num_chunks": 5}}  # lengthening is allowed
-    resumed, history = train(trainer, **options)
-    assert [r["chunk"] for r in history] == [3, 4, 5]
-    assert [r["chunk"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [
+        file.write(json.dumps({"round": 3, "metrics": {}}) + '\n{"round": 4, "me')
+    options["run_info"] = {"config": {"rounds": 5}}  # lengthening is allowed
+    resumed, history = run(trainer, **options)
+    assert [r["round"] for r in history] == [3, 4, 5]
+    assert [r["round"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [
         1,
         2,
         3,
@@ -118,15 +118,15 @@ def test_resume_continues_and_rewrites_metrics(tmp_path, key):
 
 
 def test_a_different_run_is_refused(tmp_path, key):
-    trainer = fake_trainer.make(num_chunks=2)
+    trainer = fake_trainer.make(num_rounds=2)
     options = dict(checkpoint_dir=tmp_path, progress=False)
-    train(trainer, key=key, run_info={"algo": "a"}, **options)
+    run(trainer, key=key, run_info={"algo": "a"}, **options)
     with pytest.raises(CheckpointMismatchError, match="algo: checkpoint has 'a'"):
-        train(trainer, key=key, run_info={"algo": "b"}, **options)
+        run(trainer, key=key, run_info={"algo": "b"}, **options)
     with pytest.raises(CheckpointMismatchError, match="key: checkpoint has"):
-        train(trainer, key=jax.random.key(1), run_info={"algo": "a"}, **options)
+        run(trainer, key=jax.random.key(1), run_info={"algo": "a"}, **options)
     with pytest.raises(CheckpointMismatchError, match="num_seeds"):
-        train(trainer, key=key, num_seeds=2, run_info={"algo": "a"}, **options)
+        run(trainer, key=key, num_seeds=2, run_info={"algo": "a"}, **options)
 
 
 def test_nonfinite_stops_and_keeps_the_last_good_checkpoint(tmp_path, key):
@@ -135,10 +135,10 @@ def test_nonfinite_stops_and_keeps_the_last_good_checkpoint(tmp_path, key):
     firsts = np.asarray(jax.vmap(fake_trainer.make().init)(keys)["first"])
     worst = int(np.argmin(firsts))
     trainer = fake_trainer.make(
-        num_chunks=5, blow_up_chunk=3, blow_up_below=float(firsts[worst]) + 1e-6
+        num_rounds=5, blow_up_round=3, blow_up_below=float(firsts[worst]) + 1e-6
     )
     with pytest.raises(NonFiniteError) as error:
-        train(
+        run(
             trainer,
             key=key,
             num_seeds=num_seeds,
@@ -146,11 +146,11 @@ def test_nonfinite_stops_and_keeps_the_last_good_checkpoint(tmp_path, key):
             metrics_path=tmp_path / "metrics.jsonl",
             progress=False,
         )
-    assert error.value.chunk == 3 and error.value.seeds == [worst]
-    assert "chunk 3" in str(error.value) and f"[{worst}]" in str(error.value)
+    assert error.value.round_number == 3 and error.value.seeds == [worst]
+    assert "round 3" in str(error.value) and f"[{worst}]" in str(error.value)
     assert error.value.checkpoint == 2
-    assert [r["chunk"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [1, 2]
-    good, _ = train(fake_trainer.make(num_chunks=2), key=key, num_seeds=num_seeds)
+    assert [r["round"] for r in read_jsonl(tmp_path / "metrics.jsonl")] == [1, 2]
+    good, _ = run(fake_trainer.make(num_rounds=2), key=key, num_seeds=num_seeds)
     with Checkpointer(tmp_path) as checkpointer:
         assert checkpointer.steps() == [1, 2]
         restored, _ = checkpointer.restore(jax.eval_shape(lambda: good))
@@ -159,8 +159,8 @@ def test_nonfinite_stops_and_keeps_the_last_good_checkpoint(tmp_path, key):
 
 
 def test_nonfinite_may_be_only_reported(key):
-    trainer = fake_trainer.make(num_chunks=3, blow_up_chunk=2, blow_up_below=np.inf)
-    _, history = train(trainer, key=key, stop_on_nonfinite=False, progress=False)
+    trainer = fake_trainer.make(num_rounds=3, blow_up_round=2, blow_up_below=np.inf)
+    _, history = run(trainer, key=key, stop_on_nonfinite=False, progress=False)
     assert [r["metrics"]["train/nonfinite"] > 0 for r in history] == [0, 1, 1]
 
 
@@ -171,21 +171,21 @@ def test_missing_tensorboard_writer_is_announced(key, caplog):
         pytest.skip("tensorboardX is installed")
     except ImportError:
         pass
-    train(
-        fake_trainer.make(num_chunks=1), key=key, tensorboard_dir="tb", progress=False
+    run(
+        fake_trainer.make(num_rounds=1), key=key, tensorboard_dir="tb", progress=False
     )
     assert "tensorboard_dir=tb ignored" in caplog.text
 
 
 def test_resume_in_a_new_process_is_bit_identical(tmp_path, key):
-    # Offline BC on a synthetic dataset: 4 chunks straight, against 2 chunks
+    # Offline BC on a synthetic dataset: 4 rounds straight, against 2 rounds
     # here and 2 more in a fresh Python process restoring the checkpoint.
-    straight, _ = train(fake_trainer.make_bc(num_chunks=4), key=key, num_seeds=2)
-    train(
-        fake_trainer.make_bc(num_chunks=4),
+    straight, _ = run(fake_trainer.make_bc(num_rounds=4), key=key, num_seeds=2)
+    run(
+        fake_trainer.make_bc(num_rounds=4),
         key=key,
         num_seeds=2,
-        num_chunks=2,
+        num_rounds=2,
         checkpoint_dir=tmp_path,
         progress=False,
     )
@@ -207,7 +207,7 @@ def test_resume_in_a_new_process_is_bit_identical(tmp_path, key):
         np.testing.assert_array_equal(resumed[f"arr_{index}"], array)
 
 
-def test_sigterm_saves_at_the_next_chunk_and_exits_cleanly(tmp_path):
+def test_sigterm_saves_at_the_next_round_and_exits_cleanly(tmp_path):
     metrics = tmp_path / "metrics.jsonl"
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.training.harness_script", "sigterm"]
@@ -222,7 +222,7 @@ def test_sigterm_saves_at_the_next_chunk_and_exits_cleanly(tmp_path):
         deadline = time.monotonic() + 120
         while not (metrics.exists() and metrics.stat().st_size):
             assert process.poll() is None, process.communicate()[1][-3000:]
-            assert time.monotonic() < deadline, "no chunk finished in 120 s"
+            assert time.monotonic() < deadline, "no round finished in 120 s"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=120)
@@ -231,8 +231,8 @@ def test_sigterm_saves_at_the_next_chunk_and_exits_cleanly(tmp_path):
             process.kill()
     assert process.returncode == 0, stderr[-3000:]
     assert "DONE" in stdout
-    assert "SIGTERM: stopped after chunk" in stderr
-    last = read_jsonl(metrics)[-1]["chunk"]
+    assert "SIGTERM: stopped after round" in stderr
+    last = read_jsonl(metrics)[-1]["round"]
     assert last < 200_000
     with Checkpointer(tmp_path / "ckpt") as checkpointer:
         assert checkpointer.steps() == [last]
@@ -240,16 +240,16 @@ def test_sigterm_saves_at_the_next_chunk_and_exits_cleanly(tmp_path):
 
 def test_sigterm_handler_is_restored(key):
     before = signal.getsignal(signal.SIGTERM)
-    train(fake_trainer.make(num_chunks=1), key=key, progress=False)
+    run(fake_trainer.make(num_rounds=1), key=key, progress=False)
     assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_restore_and_evaluate_reproduce_the_logged_evaluation(tmp_path, key):
-    trainer = fake_trainer.make(num_chunks=2)
-    _, history = train(
+    trainer = fake_trainer.make(num_rounds=2)
+    _, history = run(
         trainer, key=key, num_seeds=2, eval_every=2, checkpoint_dir=tmp_path
     )
-    state, chunk = loop.restore(trainer, tmp_path, key=key, num_seeds=2)
-    means, per_seed = loop.evaluate(trainer, state, key=key, chunk=chunk)
-    assert chunk == 2
+    state, completed = loop.restore(trainer, tmp_path, key=key, num_seeds=2)
+    means, per_seed = loop.evaluate(trainer, state, key=key, round_number=completed)
+    assert completed == 2
     assert per_seed["eval/score"] == history[-1]["per_seed"]["eval/score"]

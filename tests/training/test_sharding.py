@@ -31,7 +31,8 @@ SCRIPT = textwrap.dedent(
     update = jax.jit(learner.update)  # the same program object on both layouts
     key = jax.random.key(0)
     key_init, key_batches, key_updates = jax.random.split(key, 3)
-    state = learner.init(key_init, data.sample_batch(dataset, key_init, 64))
+    normalizer = learner.fit_normalizer(data.sample_batch(dataset, key_init, 64))
+    state = learner.init(key_init, normalizer)
     batches = [
         data.sample_batch(dataset, jax.random.fold_in(key_batches, i), 64)
         for i in range(10)

@@ -1,13 +1,15 @@
-"""The ACT learner's settings (Zhao et al. 2023, scaled to ACT-lite)."""
+"""ACT's settings (Zhao et al. 2023, scaled to ACT-lite): the learner's and a run's."""
 
 import dataclasses
 
 from ilax import config as config_lib
+from ilax.algorithms.base import LearnerConfig
+from ilax.chunking import ChunkConfig
+from ilax.training.offline import OfflineTrainConfig
 
 LOSSES = ("l1", "mse")
 
 _INT_FIELDS = (
-    "chunk_size",
     "latent_size",
     "model_size",
     "num_heads",
@@ -18,12 +20,14 @@ _INT_FIELDS = (
 
 
 @dataclasses.dataclass(kw_only=True)
-class ACTConfig:
-    """A transformer CVAE that predicts a chunk of k actions (ACT)."""
+class ACTConfig(LearnerConfig):
+    """A transformer CVAE that predicts a chunk of k actions (ACT).
 
-    chunk_size: int = 20
-    """k, the actions predicted at once (ACT's `num_queries`, 100 there);
-    the learner's `action_size` must be k times the action dimension."""
+    k, the actions predicted at once (ACT's `num_queries`, 100 there), is the
+    learner's `horizon`: the run's `chunk.prediction_horizon`. The shared
+    fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s; each
+    chunk position of each action dimension gets its own statistics.
+    """
     latent_size: int = 32
     """Width of the style latent z (ACT: 32); z = 0 at test time."""
     model_size: int = 128
@@ -64,15 +68,10 @@ class ACTConfig:
     """AdamW step size (ACT: 1e-5 at batch 8)."""
     weight_decay: float = 1e-4
     """AdamW decoupled weight decay (ACT: 1e-4)."""
-    normalize: bool = True
-    """Standardize observations and actions with the per-column mean and std
-    of the data given to `init` (each chunk position of each action
-    dimension gets its own statistics)."""
-    min_std: float = 1e-2
-    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        super().check()
         owner = type(self).__name__
         for field in _INT_FIELDS:
             value = getattr(self, field)
@@ -88,6 +87,21 @@ class ACTConfig:
         config_lib.check_choice(owner, "loss", self.loss, LOSSES)
         config_lib.check_fields(
             self,
-            positive=("learning_rate", "min_std"),
+            positive=("learning_rate",),
             non_negative=("kl_weight", "weight_decay"),
         )
+
+
+@dataclasses.dataclass(kw_only=True)
+class ACTTrainConfig(OfflineTrainConfig):
+    """ACT (transformer CVAE over action chunks) trained offline."""
+
+    learner: ACTConfig = dataclasses.field(default_factory=ACTConfig)
+    """The ACT learner; its chunk size k is `chunk.prediction_horizon`."""
+    chunk: ChunkConfig = dataclasses.field(
+        default_factory=lambda: ChunkConfig(
+            prediction_horizon=20, action_horizon=1, temporal_ensembling=True
+        )
+    )
+    """Observation history and chunk execution (ACT: one observation,
+    chunks of k = 20, temporal ensembling with m = 0.01)."""

@@ -1,12 +1,12 @@
 """ACT (Zhao et al. 2023) as a flat `Learner`: a transformer CVAE over action chunks.
 
-The learner reads a flat `Batch`: `obs` `[B, observation_size]` (one
-observation or a flattened history, one token either way) and `action`
-`[B, k * A]`, a flattened chunk where `action[:, j*A:(j+1)*A]` is the action
-j steps ahead (`ilax.chunking.flatten_window` builds such batches); it
-reshapes the chunk to `[B, k, A]` so that each of the k actions is one token
-of the encoder and one query of the decoder. Both fields are standardized
-per column by a normalizer fitted in `init`.
+The learner reads a flat `Batch`: its input field (`obs` by default)
+`[B, observation_size]` (one observation or a flattened history, one token
+either way) and `action` `[B, k * A]`, a flattened chunk of k = `horizon`
+actions where `action[:, j*A:(j+1)*A]` is the action j steps ahead
+(`ilax.chunking.flatten_window` builds such batches); it reshapes the chunk
+to `[B, k, A]` so that each of the k actions is one token of the encoder and
+one query of the decoder. Both fields are standardized per column.
 
 Training (use_cvae): the encoder gives q(z | obs, chunk) = N(mean,
 diag(exp(log_var))), z is drawn by reparameterization with the update's key,
@@ -24,26 +24,13 @@ optimizer state untouched and reports `train/nonfinite`.
 
 import jax
 import jax.numpy as jnp
-import optax
-from flax import struct
 
-from ilax import policies
-from ilax.algorithms import checks, optim
+from ilax.algorithms import base, checks, optim
 from ilax.algorithms.act.config import ACTConfig
 from ilax.algorithms.vae.losses import gaussian_kl, reparameterize
-from ilax.data.normalizer import Normalizer, fit_normalizer
+from ilax.data.normalizer import Normalizer
 from ilax.networks import act_decoder, act_encoder
-from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
-
-
-@struct.dataclass
-class TrainState:
-    """Everything the learner needs to continue bit-identically."""
-
-    params: Params  # {"encoder": ..., "decoder": ...}; no "encoder" without CVAE
-    opt_state: optax.OptState
-    step: jax.Array  # int32, updates taken (skipped non-finite ones included)
-    normalizer: Normalizer
+from ilax.types import Batch, Learner, Metrics, Params, Policy
 
 
 def chunk_loss(
@@ -94,44 +81,47 @@ def chunk_loss(
     return reconstruction + kl_weight * kl, (reconstruction, kl)
 
 
-def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learner:
+def make(
+    config: ACTConfig, *, observation_size: int, action_size: int, horizon: int = 1
+) -> Learner:
     """The ACT learner (see the module docstring).
 
     Args:
       config: the settings; read once here.
-      observation_size: width of `obs` (To * O for a flattened history).
-      action_size: width of the flattened chunk, `config.chunk_size * A`.
+      observation_size: width of the input field (To * O for a flattened
+        history).
+      action_size: A, the width of one action.
+      horizon: k, the actions of a chunk (ACT's `num_queries`).
 
     Returns:
-      `Learner(init, update, make_policy)`. `update(state, batch, key)` uses
-      `key` for the reparameterized z (unused without a CVAE); its metrics
-      are `act/loss`, `act/reconstruction` (mean per-element L1 or squared
-      error, normalized units), `act/kl` (nats summed over the latent; 0
-      without a CVAE), `act/grad_norm` and `train/nonfinite` (1.0 when the
-      step was skipped). The policy is stateless and deterministic (z = 0)
-      and returns `[..., action_size]` chunks in raw units.
+      `Learner(fit_normalizer, init, update, make_policy)`; the train state's
+      `params` are `{"encoder": ..., "decoder": ...}`, without "encoder" when
+      `use_cvae` is off. `update(state, batch, key)` uses `key` for the
+      reparameterized z (unused without a CVAE); its metrics are `act/loss`,
+      `act/reconstruction` (mean per-element L1 or squared error, normalized
+      units), `act/kl` (nats summed over the latent; 0 without a CVAE),
+      `act/grad_norm` and `train/nonfinite` (1.0 when the step was skipped).
+      The policy is stateless and deterministic (z = 0) and returns
+      `[..., k * A]` chunks in raw units.
 
     Raises:
-      ValueError: an invalid config field or size, naming it; an
-        `action_size` that `chunk_size` does not divide.
+      ValueError: an invalid config field or size, naming it.
     """
     config.check()
-    checks.check_sizes(
-        "act.make", observation_size=observation_size, action_size=action_size
+    spec = base.data_spec(
+        "act",
+        config,
+        observation_size=observation_size,
+        action_size=action_size,
+        horizon=horizon,
     )
-    k, latent = config.chunk_size, config.latent_size
-    if action_size % k:
-        raise ValueError(
-            f"act.make: action_size ({action_size}) must be chunk_size times the "
-            f"action dimension; ACTConfig.chunk_size {k} does not divide it"
-        )
-    action_dim = action_size // k
+    k, latent = horizon, config.latent_size
     shared = {
         "model_size": config.model_size,
         "num_heads": config.num_heads,
         "feedforward_size": config.feedforward_size,
     }
-    sizes = (observation_size, action_dim, k, latent)
+    sizes = (observation_size, action_size, k, latent)
     encoder = act_encoder(*sizes, num_layers=config.encoder_layers, **shared)
     decoder = act_decoder(
         *sizes,
@@ -142,34 +132,18 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
     optimizer = optim.adam_optimizer(
         config.learning_rate, weight_decay=config.weight_decay
     )
-    batch_checks = {
-        "owner": "act",
-        "input_field": "obs",
-        "observation_size": observation_size,
-        "action_size": action_size,
-    }
 
-    def init(key: jax.Array, data: Batch) -> TrainState:
-        checks.check_batch(data, where="init", **batch_checks)
-        checks.check_finite(data, owner="act", input_field="obs")
+    def init(key: jax.Array, normalizer: Normalizer) -> base.TrainState:
         key_encoder, key_decoder = jax.random.split(key)
-        normalizer = fit_normalizer(
-            data.obs, data.action, min_std=config.min_std, enabled=config.normalize
-        )
         params = {"decoder": decoder.init(key_decoder)}
         if config.use_cvae:
             params["encoder"] = encoder.init(key_encoder)
-        return TrainState(
-            params=params,
-            opt_state=optimizer.init(params),
-            step=jnp.zeros((), jnp.int32),
-            normalizer=normalizer,
-        )
+        return base.new_state(spec, params, optimizer, normalizer)
 
     def loss_fn(params: Params, normalizer: Normalizer, batch: Batch, key):
-        cond = normalizer.normalize_inputs(batch.obs)
+        cond = normalizer.normalize_inputs(getattr(batch, config.input))
         target = normalizer.normalize_actions(batch.action)
-        target = target.reshape(target.shape[:-1] + (k, action_dim))
+        target = target.reshape(target.shape[:-1] + (k, action_size))
         mask = batch.action_mask if config.mask_padding else None
         if config.use_cvae:
             mean, log_var = encoder.apply(params["encoder"], cond, target, mask)
@@ -178,7 +152,7 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
             mean = log_var = None
             z = jnp.zeros(cond.shape[:-1] + (latent,), jnp.float32)
         prediction = decoder.apply(params["decoder"], cond, z)
-        return chunk_loss(
+        loss, (reconstruction, kl) = chunk_loss(
             prediction,
             target,
             mean,
@@ -187,27 +161,30 @@ def make(config: ACTConfig, *, observation_size: int, action_size: int) -> Learn
             loss=config.loss,
             mask=mask,
         )
+        return loss, {"reconstruction": reconstruction, "kl": kl}
 
     def update(
-        state: TrainState, batch: Batch, key: jax.Array
-    ) -> tuple[TrainState, Metrics]:
-        checks.check_batch(batch, where="update", **batch_checks)
+        state: base.TrainState, batch: Batch, key: jax.Array
+    ) -> tuple[base.TrainState, Metrics]:
+        base.check_batch(spec, batch, "update")
         if config.mask_padding:
             checks.check_action_mask(batch, owner="act", chunk_size=k, where="update")
-        return optim.latent_variable_update(
-            "act", optimizer, loss_fn, state, batch, key
+        return optim.guarded_update(
+            optimizer, loss_fn, state, batch, key, family="act"
         )
 
-    def make_policy(state: TrainState) -> Policy:
-        n = state.normalizer
-
-        def act(observation: Observation, key: jax.Array) -> jax.Array:
+    def make_policy(state: base.TrainState) -> Policy:
+        def act(cond: jax.Array, key: jax.Array) -> jax.Array:
             del key  # z = 0: the policy is deterministic, as in ACT
-            cond = n.normalize_inputs(observation.obs)
             z = jnp.zeros(cond.shape[:-1] + (latent,), jnp.float32)
             chunk = decoder.apply(state.params["decoder"], cond, z)
-            return n.denormalize_actions(chunk.reshape(chunk.shape[:-2] + (-1,)))
+            return chunk.reshape(chunk.shape[:-2] + (-1,))
 
-        return policies.stateless(act)
+        return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(init=init, update=update, make_policy=make_policy)
+    return Learner(
+        fit_normalizer=base.fit_normalizer_fn(spec, config),
+        init=init,
+        update=update,
+        make_policy=make_policy,
+    )

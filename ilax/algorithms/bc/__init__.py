@@ -1,21 +1,24 @@
-"""Behavior cloning: `make(BCConfig(...), observation_size=..., action_size=...)`."""
+"""Behavior cloning, registered as `bc` (offline, optionally over action chunks).
 
-from ilax.algorithms.bc.config import BCConfig
-from ilax.algorithms.bc.learner import TrainState, make
+`make(BCConfig(...), observation_size=..., action_size=...)` is the learner;
+`BCTrainConfig` the offline run the command line and experiments train.
+"""
+
+from ilax.algorithms import registry
+from ilax.algorithms.bc.config import LOSSES, BCConfig, BCTrainConfig
+from ilax.algorithms.bc.learner import make
 from ilax.algorithms.bc.losses import gaussian_nll, mixture_nll, mse_loss
+from ilax.training import offline
 
-# The normalizer's home is `ilax.data.normalizer`; re-exported for BC's users.
-from ilax.data.normalizer import Normalizer, denormalize, fit_normalizer, normalize
+ALGORITHM = registry.register(offline.algorithm("bc", BCTrainConfig, make))
 
 __all__ = [
+    "ALGORITHM",
+    "LOSSES",
     "BCConfig",
-    "Normalizer",
-    "TrainState",
-    "denormalize",
-    "fit_normalizer",
+    "BCTrainConfig",
     "gaussian_nll",
     "make",
     "mixture_nll",
     "mse_loss",
-    "normalize",
 ]

@@ -1,16 +1,21 @@
-"""Behavior cloning's settings."""
+"""Behavior cloning's settings: the learner's, and an offline run's."""
 
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.checks import INPUTS, check_network_fields
+from ilax.algorithms.base import LearnerConfig
+from ilax.algorithms.checks import check_network_fields
+from ilax.training.offline import OfflineTrainConfig
 
 LOSSES = ("mse", "gaussian", "gmm")
 
 
 @dataclasses.dataclass(kw_only=True)
-class BCConfig:
-    """Behavior cloning: supervised regression of expert labels on states."""
+class BCConfig(LearnerConfig):
+    """Behavior cloning: supervised regression of expert labels on states.
+
+    The shared fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s.
+    """
 
     loss: str = "mse"
     """`mse` (a deterministic MLP), `gaussian` (negative log likelihood of a
@@ -35,32 +40,19 @@ class BCConfig:
     """Decoupled (AdamW) weight decay; 0 is plain Adam."""
     max_grad_norm: float = 0.0
     """Clip gradients to this global norm before the step; 0 turns it off."""
-    normalize: bool = True
-    """Standardize inputs and actions with the mean and std of the data given
-    to `init` (an identity normalizer otherwise)."""
-    min_std: float = 1e-2
-    """Floor of the normalizer's standard deviations. A feature that is
-    (nearly) constant in the demonstrations, like an occupancy cell the
-    expert never leaves, would otherwise be divided by ~0 and turn the first
-    off-distribution value into an input of size 1e6; with 1e-2 a unit
-    deviation reads as 100, large but finite, and features whose real spread
-    is below 1e-2 are rarely informative in these tasks' units."""
-    input: str = "obs"
-    """The `Observation`/`Batch` field the policy reads: `obs` (a student)
-    or `privileged` (a teacher that sees the true state)."""
     stochastic_policy: bool = False
     """Act by sampling the predicted distribution instead of taking its mode
     (needs the `gaussian` or `gmm` loss)."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        super().check()
         owner = type(self).__name__
         config_lib.check_choice(owner, "loss", self.loss, LOSSES)
-        config_lib.check_choice(owner, "input", self.input, INPUTS)
         check_network_fields(self)
         config_lib.check_fields(
             self,
-            positive=("num_components", "learning_rate", "min_std"),
+            positive=("num_components", "learning_rate"),
             non_negative=("weight_decay", "max_grad_norm"),
         )
         if not self.min_log_std < 2.0:
@@ -73,3 +65,11 @@ class BCConfig:
                 f"{owner}.stochastic_policy=True needs a distribution loss "
                 "('gaussian' or 'gmm'); got loss='mse'"
             )
+
+
+@dataclasses.dataclass(kw_only=True)
+class BCTrainConfig(OfflineTrainConfig):
+    """Offline behavior cloning on a fixed set of demonstrations."""
+
+    learner: BCConfig = dataclasses.field(default_factory=BCConfig)
+    """The behavior cloning learner."""

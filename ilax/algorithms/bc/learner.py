@@ -1,23 +1,21 @@
-"""Behavior cloning as a `Learner`: init, update and make_policy, all pure.
+"""Behavior cloning as a `Learner`: fit_normalizer, init, update and make_policy.
 
 The policy network regresses normalized expert labels on normalized inputs
 (the `obs` or `privileged` field, per the config) with an MSE, Gaussian or
-mixture-of-Gaussians loss. The normalizer is fitted once, in `init`, and
-stored in the train state, so a restored state acts exactly like the saved
-one. A step whose loss or gradients are not finite leaves the parameters and
-optimizer state untouched and says so in `train/nonfinite`.
+mixture-of-Gaussians loss. With `horizon` > 1 the label is a flattened chunk
+of that many actions and BC regresses all of them at once (the baseline of
+the chunked policies). A step whose loss or gradients are not finite leaves
+the parameters and optimizer state untouched and says so in
+`train/nonfinite`.
 """
 
 import jax
 import jax.numpy as jnp
-import optax
-from flax import struct
 
-from ilax import policies
-from ilax.algorithms import checks, optim
+from ilax.algorithms import base, optim
 from ilax.algorithms.bc import losses
 from ilax.algorithms.bc.config import BCConfig
-from ilax.data.normalizer import Normalizer, fit_normalizer
+from ilax.data.normalizer import Normalizer
 from ilax.networks import (
     Network,
     gaussian_mlp,
@@ -26,18 +24,7 @@ from ilax.networks import (
     mlp,
     sample,
 )
-from ilax.types import Batch, Learner, Metrics, Observation, Params, Policy
-
-
-@struct.dataclass
-class TrainState:
-    """Everything BC needs to continue bit-identically (keys come from the caller)."""
-
-    params: Params
-    opt_state: optax.OptState
-    step: jax.Array  # int32, updates taken (skipped non-finite ones included)
-    normalizer: Normalizer
-
+from ilax.types import Batch, Learner, Metrics, Params, Policy
 
 def _network(config: BCConfig, observation_size: int, action_size: int) -> Network:
     layers = {
@@ -54,40 +41,42 @@ def _network(config: BCConfig, observation_size: int, action_size: int) -> Netwo
     )
 
 
-def make(config: BCConfig, *, observation_size: int, action_size: int) -> Learner:
+def make(
+    config: BCConfig, *, observation_size: int, action_size: int, horizon: int = 1
+) -> Learner:
     """Behavior cloning as a `Learner` (see the module docstring).
 
     Args:
       config: the settings; read once here.
       observation_size: width of the input field (`obs` or `privileged`, per
-        `config.input`).
-      action_size: width of the actions.
+        `config.input`; To * O for a flattened history).
+      action_size: width of one action.
+      horizon: actions per prediction; the labels are `[horizon *
+        action_size]` flattened chunks.
 
     Returns:
-      `Learner(init, update, make_policy)`. `update`'s metrics are `bc/loss`,
-      `bc/grad_norm`, `bc/action_mse` (the predicted mode against the labels,
-      squared error in raw action units, averaged over dimensions) and
-      `train/nonfinite` (1.0 when the step was skipped).
+      `Learner(fit_normalizer, init, update, make_policy)`. `update`'s
+      metrics are `bc/loss`, `bc/grad_norm`, `bc/action_mse` (the predicted
+      mode against the labels, squared error in raw action units, averaged
+      over dimensions) and `train/nonfinite` (1.0 when the step was skipped).
 
     Raises:
       ValueError: an invalid config field or size, naming it.
     """
     config.check()
-    checks.check_sizes(
-        "bc.make", observation_size=observation_size, action_size=action_size
+    spec = base.data_spec(
+        "BC",
+        config,
+        observation_size=observation_size,
+        action_size=action_size,
+        horizon=horizon,
     )
-    network = _network(config, observation_size, action_size)
+    network = _network(config, observation_size, spec.action_size)
     optimizer = optim.adam_optimizer(
         config.learning_rate,
         weight_decay=config.weight_decay,
         max_grad_norm=config.max_grad_norm,
     )
-    batch_checks = {
-        "owner": "BC",
-        "input_field": config.input,
-        "observation_size": observation_size,
-        "action_size": action_size,
-    }
 
     def predict(params: Params, normalized_inputs: jax.Array):
         """The network's output and its mode, both in normalized units."""
@@ -98,22 +87,8 @@ def make(config: BCConfig, *, observation_size: int, action_size: int) -> Learne
             return out, out.mean
         return out, mixture_mode(out)
 
-    def init(key: jax.Array, data: Batch) -> TrainState:
-        checks.check_batch(data, where="init", **batch_checks)
-        checks.check_finite(data, owner="BC", input_field=config.input)
-        normalizer = fit_normalizer(
-            getattr(data, config.input),
-            data.action,
-            min_std=config.min_std,
-            enabled=config.normalize,
-        )
-        params = network.init(key)
-        return TrainState(
-            params=params,
-            opt_state=optimizer.init(params),
-            step=jnp.zeros((), jnp.int32),
-            normalizer=normalizer,
-        )
+    def init(key: jax.Array, normalizer: Normalizer) -> base.TrainState:
+        return base.new_state(spec, network.init(key), optimizer, normalizer)
 
     def loss_fn(params, normalizer: Normalizer, batch: Batch):
         raw_action = jnp.asarray(batch.action, jnp.float32)
@@ -127,37 +102,25 @@ def make(config: BCConfig, *, observation_size: int, action_size: int) -> Learne
         else:
             loss = losses.mixture_nll(out, target)
         raw_mode = normalizer.denormalize_actions(mode)
-        return loss, jnp.mean((raw_mode - raw_action) ** 2)
+        return loss, {"action_mse": jnp.mean((raw_mode - raw_action) ** 2)}
 
     def update(
-        state: TrainState, batch: Batch, key: jax.Array
-    ) -> tuple[TrainState, Metrics]:
+        state: base.TrainState, batch: Batch, key: jax.Array
+    ) -> tuple[base.TrainState, Metrics]:
         del key  # the BC losses are deterministic
-        checks.check_batch(batch, where="update", **batch_checks)
-        (loss, action_mse), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, state.normalizer, batch
-        )
-        step = optim.guarded_step(optimizer, loss, grads, state.params, state.opt_state)
-        state = state.replace(
-            params=step.params, opt_state=step.opt_state, step=state.step + 1
-        )
-        metrics = {
-            "bc/loss": loss,
-            "bc/grad_norm": step.grad_norm,
-            "bc/action_mse": action_mse,
-            "train/nonfinite": 1.0 - step.finite.astype(jnp.float32),
-        }
-        return state, metrics
+        base.check_batch(spec, batch, "update")
+        return optim.guarded_update(optimizer, loss_fn, state, batch, family="bc")
 
-    def make_policy(state: TrainState) -> Policy:
-        n = state.normalizer
-
-        def act(observation: Observation, key: jax.Array) -> jax.Array:
-            inputs = n.normalize_inputs(getattr(observation, config.input))
+    def make_policy(state: base.TrainState) -> Policy:
+        def act(inputs: jax.Array, key: jax.Array) -> jax.Array:
             out, mode = predict(state.params, inputs)
-            action = sample(out, key) if config.stochastic_policy else mode
-            return n.denormalize_actions(action)
+            return sample(out, key) if config.stochastic_policy else mode
 
-        return policies.stateless(act)
+        return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(init=init, update=update, make_policy=make_policy)
+    return Learner(
+        fit_normalizer=base.fit_normalizer_fn(spec, config),
+        init=init,
+        update=update,
+        make_policy=make_policy,
+    )

@@ -1,9 +1,10 @@
-"""DAgger's settings: the shared iteration settings plus the beta schedule."""
+"""DAgger's settings: the shared iteration settings, its learner, the beta schedule."""
 
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.interactive import InteractiveConfig
+from ilax.algorithms.bc.config import BCConfig
+from ilax.training.interactive import InteractiveConfig
 
 BETA_SCHEDULES = ("indicator", "exponential", "expert")
 
@@ -12,10 +13,13 @@ BETA_SCHEDULES = ("indicator", "exponential", "expert")
 class DaggerConfig(InteractiveConfig):
     """DAgger (Ross, Gordon and Bagnell 2011) on batched environments."""
 
+    learner: BCConfig = dataclasses.field(default_factory=BCConfig)
+    """The behavior cloning learner refitted every iteration."""
     beta_schedule: str = "indicator"
-    """Probability that the expert acts at iteration i: `indicator` (1 at
-    iteration 0, then 0), `exponential` (beta_decay ** i) or `expert` (always
-    1: behavior cloning with the same label budget)."""
+    """Probability that the expert acts while collecting the rows of
+    iteration i (the expert's own demonstrations are iteration 0):
+    `indicator` (1 at iteration 0, then 0), `exponential` (beta_decay ** i)
+    or `expert` (always 1: behavior cloning with the same label budget)."""
     beta_decay: float = 0.5
     """The base p of the exponential schedule, in (0, 1)."""
 

@@ -1,9 +1,10 @@
-"""DART's settings: the shared iteration settings plus the noise rule."""
+"""DART's settings: the shared iteration settings, its learner, the noise rule."""
 
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.interactive import InteractiveConfig
+from ilax.algorithms.bc.config import BCConfig
+from ilax.training.interactive import InteractiveConfig
 
 NOISE_RULES = ("fixed", "learner_error")
 
@@ -12,6 +13,8 @@ NOISE_RULES = ("fixed", "learner_error")
 class DartConfig(InteractiveConfig):
     """DART (Laskey et al. 2017): the expert drives with noise, labels stay clean."""
 
+    learner: BCConfig = dataclasses.field(default_factory=BCConfig)
+    """The behavior cloning learner refitted every iteration."""
     noise_rule: str = "fixed"
     """`fixed` (noise_std on every action dimension) or `learner_error` (the
     paper's rule: the noise variance of each action dimension is the current

@@ -1,12 +1,14 @@
-"""Diffusion: the shared DDPM core (Bishop Algorithms 20.1/20.2) and its learner.
+"""Diffusion policies, registered as `diffusion`, and the one DDPM core.
 
 `make(DiffusionConfig(...), observation_size=..., action_size=...)` builds a
-conditional DDPM policy; `schedule` and `core` hold the pieces every
-diffusion user shares (noise schedules, the training loss, the DDPM and DDIM
-samplers, the parameter average).
+conditional DDPM policy (Diffusion Policy with the U-Net denoiser and a chunk
+config); `schedule` and `core` hold the pieces every diffusion user shares
+(Bishop Algorithms 20.1/20.2: noise schedules, the training loss, the DDPM
+and DDIM samplers, the parameter average).
 """
 
-from ilax.algorithms.diffusion.config import DiffusionConfig
+from ilax.algorithms import registry
+from ilax.algorithms.diffusion.config import DiffusionConfig, DiffusionTrainConfig
 from ilax.algorithms.diffusion.core import (
     NoisePredictor,
     ddim_sample,
@@ -15,7 +17,7 @@ from ilax.algorithms.diffusion.core import (
     ema_update,
     noise_prediction_loss,
 )
-from ilax.algorithms.diffusion.learner import TrainState, make, make_schedule
+from ilax.algorithms.diffusion.learner import DiffusionState, make, make_schedule
 from ilax.algorithms.diffusion.schedule import (
     Schedule,
     alpha_at,
@@ -25,11 +27,19 @@ from ilax.algorithms.diffusion.schedule import (
     linear_schedule,
 )
 
+from ilax.training import offline
+
+ALGORITHM = registry.register(
+    offline.algorithm("diffusion", DiffusionTrainConfig, make)
+)
+
 __all__ = [
+    "ALGORITHM",
     "DiffusionConfig",
+    "DiffusionState",
+    "DiffusionTrainConfig",
     "NoisePredictor",
     "Schedule",
-    "TrainState",
     "alpha_at",
     "beta_at",
     "cosine_schedule",

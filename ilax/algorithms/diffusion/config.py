@@ -1,9 +1,11 @@
-"""The diffusion learner's settings."""
+"""The diffusion policy's settings: the learner's, and an offline run's."""
 
 import dataclasses
 
 from ilax import config as config_lib
+from ilax.algorithms.base import LearnerConfig
 from ilax.algorithms.checks import check_network_fields
+from ilax.training.offline import OfflineTrainConfig
 
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
@@ -15,8 +17,12 @@ MAX_FINAL_ALPHA = 0.02
 
 
 @dataclasses.dataclass(kw_only=True)
-class DiffusionConfig:
-    """A conditional DDPM policy: actions denoised from N(0, I) given the state."""
+class DiffusionConfig(LearnerConfig):
+    """A conditional DDPM policy: actions denoised from N(0, I) given the state.
+
+    The shared fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s;
+    the normalization makes the data match the N(0, I) the chain starts from.
+    """
 
     num_steps: int = 100
     """T, the diffusion steps of training and of the `ddpm` sampler."""
@@ -31,8 +37,8 @@ class DiffusionConfig:
     """beta_T of the `linear` schedule."""
     denoiser: str = "mlp"
     """The noise predictor: `mlp` (on the flattened action) or `unet`
-    (Diffusion Policy's 1-D temporal U-Net over the `horizon` steps of a
-    flattened action chunk)."""
+    (Diffusion Policy's 1-D temporal U-Net over the steps of the predicted
+    action chunk: the learner's `horizon`, the run's prediction horizon)."""
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Widths of the MLP denoiser's hidden layers."""
     time_embedding: int = 64
@@ -40,10 +46,6 @@ class DiffusionConfig:
     activation: str = "silu"
     """Hidden-layer activation of the MLP denoiser: relu, tanh, gelu, silu or
     elu."""
-    horizon: int = 1
-    """Actions per sample: the action is a row-major chunk of `horizon` steps
-    of `action_size / horizon` each. The U-Net convolves over these steps; the
-    MLP ignores it."""
     down_sizes: tuple[int, ...] = (64, 128, 256)
     """Channels of the U-Net's levels, finest first; each level after the
     first halves the (zero-padded) horizon. Chi et al. use (256, 512, 1024)."""
@@ -63,14 +65,16 @@ class DiffusionConfig:
     (deterministic, `ddim_steps` calls)."""
     ddim_steps: int = 10
     """Network evaluations of the `ddim` sampler, in 1..num_steps."""
-    normalize: bool = True
-    """Standardize observations and actions with the mean and std of the data
-    given to `init`, so the data matches the N(0, I) the chain starts from."""
-    min_std: float = 1e-2
-    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
+    ddim_clip_x0: float = 0.0
+    """If > 0, the `ddim` sampler clips every estimate of the clean sample to
+    [-ddim_clip_x0, ddim_clip_x0] (normalized units) and recomputes the noise
+    from it; 0 does not clip. Not DDIM proper: at t = T the cosine schedule's
+    sqrt(alpha_T) is ~5e-4, so without a bound a small error of the learned
+    noise becomes a huge first estimate (see `core.ddim_sample`)."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        super().check()
         owner = type(self).__name__
         config_lib.check_choice(owner, "schedule", self.schedule, SCHEDULES)
         config_lib.check_choice(owner, "sampler", self.sampler, SAMPLERS)
@@ -83,12 +87,10 @@ class DiffusionConfig:
                 "time_embedding",
                 "learning_rate",
                 "ddim_steps",
-                "min_std",
-                "horizon",
                 "kernel_size",
                 "groups",
             ),
-            non_negative=("weight_decay",),
+            non_negative=("weight_decay", "ddim_clip_x0"),
         )
         if self.time_embedding % 2:
             raise ValueError(
@@ -122,3 +124,15 @@ class DiffusionConfig:
                     raise ValueError(
                         f"{owner}.{field} must be in (0, 1); got {value!r}"
                     )
+
+
+@dataclasses.dataclass(kw_only=True)
+class DiffusionTrainConfig(OfflineTrainConfig):
+    """A conditional DDPM policy trained offline on demonstrations.
+
+    With a chunk config (To, Tp, Ta) and the U-Net denoiser this is Diffusion
+    Policy (Chi et al. 2023).
+    """
+
+    learner: DiffusionConfig = dataclasses.field(default_factory=DiffusionConfig)
+    """The diffusion learner."""

@@ -1,16 +1,22 @@
-"""The conditional GAN learner's settings."""
+"""The conditional GAN's settings: the learner's, and an offline run's."""
 
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.checks import INPUTS, check_network_fields
+from ilax.algorithms.base import LearnerConfig
+from ilax.algorithms.checks import check_network_fields
+from ilax.training.offline import OfflineTrainConfig
 
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 
 
 @dataclasses.dataclass(kw_only=True)
-class GANConfig:
-    """A conditional GAN policy: actions generated from noise given the state."""
+class GANConfig(LearnerConfig):
+    """A conditional GAN policy: actions generated from noise given the state.
+
+    The shared fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s;
+    the normalization gives the generator's targets unit scale, like z.
+    """
 
     noise_size: int = 8
     """Width of the generator's noise input z ~ N(0, I)."""
@@ -32,22 +38,14 @@ class GANConfig:
     """Adam's first-moment decay for both players; 0.5 (Radford et al.'s
     DCGAN choice) rather than 0.9 damps the momentum that makes the two
     players overshoot each other."""
-    normalize: bool = True
-    """Standardize inputs and actions with the mean and std of the data
-    given to `init`, so the generator's targets have unit scale like z."""
-    min_std: float = 1e-2
-    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
-    input: str = "obs"
-    """The `Observation`/`Batch` field both networks are conditioned on:
-    `obs` or `privileged`."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        super().check()
         owner = type(self).__name__
         config_lib.check_choice(
             owner, "generator_loss", self.generator_loss, GENERATOR_LOSSES
         )
-        config_lib.check_choice(owner, "input", self.input, INPUTS)
         check_network_fields(self)
         for field in ("noise_size", "discriminator_steps"):
             value = getattr(self, field)
@@ -57,11 +55,15 @@ class GANConfig:
                 )
         config_lib.check_fields(
             self,
-            positive=(
-                "generator_learning_rate",
-                "discriminator_learning_rate",
-                "min_std",
-            ),
+            positive=("generator_learning_rate", "discriminator_learning_rate"),
         )
         if not 0.0 <= self.adam_b1 < 1.0:
             raise ValueError(f"{owner}.adam_b1 must be in [0, 1); got {self.adam_b1!r}")
+
+
+@dataclasses.dataclass(kw_only=True)
+class GANTrainConfig(OfflineTrainConfig):
+    """A conditional GAN policy trained offline on demonstrations."""
+
+    learner: GANConfig = dataclasses.field(default_factory=GANConfig)
+    """The conditional GAN learner."""

@@ -1,14 +1,21 @@
-"""The conditional VAE learner's settings."""
+"""The conditional VAE's settings: the learner's, and an offline run's."""
 
 import dataclasses
 
 from ilax import config as config_lib
-from ilax.algorithms.checks import INPUTS, check_network_fields
+from ilax.algorithms.base import LearnerConfig
+from ilax.algorithms.checks import check_network_fields
+from ilax.training.offline import OfflineTrainConfig
 
 
 @dataclasses.dataclass(kw_only=True)
-class VAEConfig:
-    """A conditional VAE policy: actions decoded from a latent given the state."""
+class VAEConfig(LearnerConfig):
+    """A conditional VAE policy: actions decoded from a latent given the state.
+
+    The shared fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s;
+    the normalization fixes the scale the unit-variance likelihood and
+    `kl_weight` refer to.
+    """
 
     latent_size: int = 8
     """Width of the latent z (a diagonal Gaussian)."""
@@ -34,20 +41,11 @@ class VAEConfig:
     """Act with z ~ N(0, I), one draw per environment and step (a sample of
     the learned distribution); False decodes z = 0, the prior's mean (ACT's
     inference rule, deterministic)."""
-    normalize: bool = True
-    """Standardize inputs and actions with the mean and std of the data
-    given to `init`, which fixes the scale the unit-variance likelihood and
-    `kl_weight` refer to."""
-    min_std: float = 1e-2
-    """Floor of the normalizer's standard deviations (see `BCConfig.min_std`)."""
-    input: str = "obs"
-    """The `Observation`/`Batch` field the policy is conditioned on: `obs`
-    or `privileged`."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        super().check()
         owner = type(self).__name__
-        config_lib.check_choice(owner, "input", self.input, INPUTS)
         check_network_fields(self)
         if not isinstance(self.latent_size, int):
             raise ValueError(
@@ -55,6 +53,14 @@ class VAEConfig:
             )
         config_lib.check_fields(
             self,
-            positive=("latent_size", "learning_rate", "min_std"),
+            positive=("latent_size", "learning_rate"),
             non_negative=("kl_weight", "weight_decay"),
         )
+
+
+@dataclasses.dataclass(kw_only=True)
+class CVAETrainConfig(OfflineTrainConfig):
+    """A conditional VAE policy trained offline on demonstrations."""
+
+    learner: VAEConfig = dataclasses.field(default_factory=VAEConfig)
+    """The conditional VAE learner."""

@@ -9,6 +9,8 @@ import ilax
 import ilax.experts
 from ilax import networks
 from ilax.algorithms import bc
+from ilax.data.normalizer import denormalize, normalize
+from ilax.training import updates
 from ilax.types import Batch, Observation
 
 
@@ -19,19 +21,12 @@ def _fit(config, data, key, *, steps, batch_size=256):
         observation_size=getattr(data, config.input).shape[1],
         action_size=data.action.shape[1],
     )
-    key_init, key_steps = jax.random.split(key)
-
-    def one_update(state, step_key):
-        key_batch, key_update = jax.random.split(step_key)
-        rows = jax.random.randint(key_batch, (batch_size,), 0, data.action.shape[0])
-        batch = jax.tree.map(lambda x: x[rows], data)
-        return learner.update(state, batch, key_update)
-
-    run = jax.jit(lambda state, keys: jax.lax.scan(one_update, state, keys))
-    state, metrics = run(
-        learner.init(key_init, data), jax.random.split(key_steps, steps)
+    run = jax.jit(
+        lambda key: updates.fit(
+            learner, data, key, num_updates=steps, batch_size=batch_size
+        )
     )
-    return learner, state, metrics
+    return (learner, *run(key))
 
 
 def _act(learner, state, x):
@@ -77,10 +72,10 @@ def test_mixture_puts_mass_on_both_modes(bimodal):
     grid = jnp.linspace(-1.0, 1.0, 21)[:, None]
     n = state.normalizer
     dist = networks.mixture_mlp(1, 1, num_components=5).apply(
-        state.params, bc.normalize(grid, n.obs_mean, n.obs_std)
+        state.params, normalize(grid, n.obs_mean, n.obs_std)
     )
     weights = networks.mixture_weights(dist)  # [21, 5]
-    means = bc.denormalize(dist.mean, n.action_mean, n.action_std)[..., 0]
+    means = denormalize(dist.mean, n.action_mean, n.action_std)[..., 0]
     mass_up = jnp.sum(jnp.where(jnp.abs(means - 1.0) < 0.25, weights, 0.0), -1)
     mass_down = jnp.sum(jnp.where(jnp.abs(means + 1.0) < 0.25, weights, 0.0), -1)
     # Measured over 5 seeds: each mode's weight averaged over the grid is

@@ -1,5 +1,10 @@
-"""The diffusion learner: config errors, non-finite skip, a bimodal learning run."""
+"""The diffusion learner: config errors, its average, a bimodal learning run.
 
+The contract every learner meets (purity, shapes, non-finite steps, vmap,
+checkpoints) is tests/algorithms/test_conformance.py's.
+"""
+
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,6 +12,7 @@ import pytest
 
 from ilax import config as config_lib
 from ilax.algorithms import diffusion
+from ilax.training import updates
 from ilax.types import Batch, Observation
 
 SMALL = diffusion.DiffusionConfig(hidden_sizes=(64, 64))
@@ -39,47 +45,36 @@ def test_bad_configs_name_the_field(overrides, match):
         diffusion.make(config, observation_size=1, action_size=1)
 
 
-def test_bad_batches_name_the_field():
-    learner = diffusion.make(SMALL, observation_size=2, action_size=1)
-    data = _bimodal(jax.random.key(0), rows=8)
-    with pytest.raises(ValueError, match="field 'obs' must have shape"):
-        learner.init(jax.random.key(1), data)
-    bad = Batch(jnp.zeros((8, 2)), jnp.zeros((8, 2)), jnp.full((8, 1), jnp.nan))
-    with pytest.raises(ValueError, match="field 'action' holds 8 non-finite"):
-        learner.init(jax.random.key(2), bad)
-
-
-def test_nonfinite_step_is_skipped():
+def test_a_skipped_step_leaves_the_average_too():
     learner = diffusion.make(SMALL, observation_size=1, action_size=1)
     data = _bimodal(jax.random.key(0), rows=64)
-    state = learner.init(jax.random.key(1), data)
+    state = learner.init(jax.random.key(1), learner.fit_normalizer(data))
+    assert isinstance(state, diffusion.DiffusionState)
+    chex.assert_trees_all_equal(state.ema_params, state.params)
+    update = jax.jit(learner.update)
     poisoned = data._replace(action=data.action.at[3, 0].set(jnp.inf))
-    new, metrics = jax.jit(learner.update)(state, poisoned, jax.random.key(2))
+    new, metrics = update(state, poisoned, jax.random.key(2))
     assert float(metrics["train/nonfinite"]) == 1.0
-    jax.tree.map(np.testing.assert_array_equal, new.params, state.params)
-    jax.tree.map(np.testing.assert_array_equal, new.ema_params, state.ema_params)
-    assert int(new.step) == 1
-    new, metrics = jax.jit(learner.update)(state, data, jax.random.key(3))
+    chex.assert_trees_all_equal(new.ema_params, state.ema_params)
+    new, metrics = update(state, data, jax.random.key(3))
     assert float(metrics["train/nonfinite"]) == 0.0
     assert set(metrics) == {"diffusion/loss", "diffusion/grad_norm", "train/nonfinite"}
+    # The average moved by (1 - decay) of the step: decay * old + (1 - d) * new.
+    expected = jax.tree.map(
+        lambda old, p: SMALL.ema_decay * old + (1 - SMALL.ema_decay) * p,
+        state.ema_params,
+        new.params,
+    )
+    chex.assert_trees_all_close(new.ema_params, expected, rtol=1e-6)
 
 
 @pytest.fixture(scope="module")
 def trained():
     data = _bimodal(jax.random.key(10))
     learner = diffusion.make(SMALL, observation_size=1, action_size=1)
-    key_init, key_steps = jax.random.split(jax.random.key(11))
-
-    def one_update(state, key):
-        key_batch, key_update = jax.random.split(key)
-        rows = jax.random.randint(key_batch, (256,), 0, data.action.shape[0])
-        return learner.update(state, jax.tree.map(lambda x: x[rows], data), key_update)
-
-    run = jax.jit(lambda state, keys: jax.lax.scan(one_update, state, keys))
-    state, metrics = run(
-        learner.init(key_init, data), jax.random.split(key_steps, 2000)
-    )
-    return state, metrics
+    return jax.jit(
+        lambda key: updates.fit(learner, data, key, num_updates=2000, batch_size=256)
+    )(jax.random.key(11))
 
 
 def test_learner_samples_both_modes(trained):

@@ -1,22 +1,22 @@
-"""DAgger: roll out a beta-mixture of expert and learner, label, aggregate, refit.
+"""DAgger's collection rule: a beta-mixture of expert and learner, expert labels.
 
-At iteration i the expert acts with probability beta_i at every step of every
-environment and the learner otherwise; the expert labels every visited state,
-whoever acted. Everything else (buffer, refit, evaluation) is the shared
-iteration of `ilax.algorithms.interactive`.
+While DAgger collects the rows of iteration i the expert acts with
+probability beta_i at every step of every environment and the learner
+otherwise; the expert labels every visited state, whoever acted. The rest
+(buffer, refit, evaluation) is the shared trainer of
+`ilax.training.interactive`.
 """
 
 import jax
 import jax.numpy as jnp
 
-from ilax.algorithms import interactive, registry
 from ilax.algorithms.dagger.config import DaggerConfig
-from ilax.envs.base import Env
-from ilax.types import Learner, Observation, Policy, Trainer
+from ilax.training.interactive import CollectionRule
+from ilax.types import Observation, Policy
 
 
 def beta(config: DaggerConfig, iteration: jax.Array) -> jax.Array:
-    """The probability that the expert acts at `iteration` (0-based)."""
+    """The probability that the expert acts at `iteration` (0: the demos)."""
     iteration = jnp.asarray(iteration, jnp.float32)
     if config.beta_schedule == "indicator":
         return jnp.where(iteration == 0, 1.0, 0.0)
@@ -54,26 +54,14 @@ def beta_mixture(expert: Policy, learner: Policy, expert_probability) -> Policy:
     return Policy(init=init, step=step)
 
 
-def make_trainer(
-    config: DaggerConfig, env: Env, expert: Policy, learner: Learner | None = None
-) -> Trainer:
-    """DAgger as a `Trainer`: each step is one whole iteration, jittable.
+def collection_rule(config: DaggerConfig, expert: Policy, learner, env) -> CollectionRule:
+    """DAgger's rule: the beta-mixture of the config's schedule; no state."""
+    del learner, env  # the learner acts through the policy it is given
 
-    Args:
-      config: the settings.
-      env: the task (unbatched, as from `ilax.envs.make`).
-      expert: queried at every visited state.
-      learner: defaults to behavior cloning with `config.learner`.
-    """
-    config.check()
-    learner = learner or interactive.default_learner(config, env)
+    def policy(rule_state, iteration, learner_policy):
+        del rule_state  # beta depends on the iteration alone
+        expert_probability = beta(config, iteration)
+        mixture = beta_mixture(expert, learner_policy, expert_probability)
+        return mixture, {"dagger/beta": expert_probability}
 
-    def collection_policy(state, learner_policy):
-        expert_probability = beta(config, state.iteration)
-        policy = beta_mixture(expert, learner_policy, expert_probability)
-        return policy, {"dagger/beta": expert_probability}
-
-    return interactive.make_trainer(config, env, learner, collection_policy)
-
-
-registry.register("dagger", DaggerConfig, make_trainer)
+    return CollectionRule(init=lambda: (), policy=policy)

@@ -1,0 +1,97 @@
+"""Where and with what a script ran: JAX's setup, the machine, the versions.
+
+Every result file records `environment_info()`, and every table names its
+hardware with `hardware_line`, so a figure copied out of results/ carries the
+machine it came from.
+"""
+
+import datetime
+import os
+import pathlib
+import platform
+import re
+import subprocess
+from importlib import metadata
+from typing import Any
+
+import jax
+from absl import logging
+
+from ilax import platform as platform_lib
+
+_PACKAGES = ("jax", "jaxlib", "mujoco", "mujoco-mjx", "flax", "optax", "numpy")
+
+
+def setup_jax(cache_dir: str | None = None) -> None:
+    """Quiets INFO logs and turns on the persistent compilation cache.
+
+    The cache is `cache_dir`, else `$ILAX_JAX_CACHE`, else `.cache/jax` under
+    the working directory; re-runs of a script then skip most compiles.
+    """
+    # absl.app turns INFO logging on; MJX logs a line per model at INFO.
+    logging.set_verbosity(logging.WARNING)
+    platform_lib.use_compilation_cache(
+        cache_dir or os.environ.get("ILAX_JAX_CACHE", str(pathlib.Path(".cache/jax")))
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        text = pathlib.Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    match = re.search(r"model name\s*:\s*(.+)", text)
+    return match.group(1).strip() if match else "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def environment_info() -> dict[str, Any]:
+    """Device, CPU, thread limit, precision, XLA flags, versions and commit."""
+    device = jax.devices()[0]
+    versions = {}
+    for package in _PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"
+        ),
+        "backend": jax.default_backend(),
+        "device": device.device_kind,
+        "device_count": jax.device_count(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_threads": platform_lib.cpu_threads(),
+        "matmul_precision": str(jax.config.jax_default_matmul_precision),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "versions": versions,
+        "commit": _git_commit(),
+    }
+
+
+def hardware_line(info: dict[str, Any]) -> str:
+    """A one-line description of the machine for tables."""
+    if info["backend"] == "cpu":
+        cores = info["cpu_count"]
+        threads = info.get("cpu_threads", cores)
+        pinned = f", XLA on {threads} of them" if threads < cores else ""
+        return (
+            f"CPU: {info['cpu']} ({cores} cores{pinned}), jax {info['versions']['jax']}"
+        )
+    return (
+        f"{info['backend'].upper()}: {info['device']} x{info['device_count']}, "
+        f"host CPU {info['cpu']}, jax {info['versions']['jax']}"
+    )

@@ -1,0 +1,136 @@
+"""Result files: results/<name>/ as JSON, Markdown and LaTeX, and BENCHMARKS.md.
+
+Every benchmark and experiment writes its folder through `write`: the whole
+record as `results.json` (arrays as lists, NaN as null, configs as dicts),
+its summary as `results.md`, and each of its tables as a booktabs tabular in
+`results.tex`, ready for a paper. Benchmarks also `publish` their section of
+BENCHMARKS.md. Plots are `ilax.metrics.plot_curves` PNGs in the same folder.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ilax import metrics as metrics_lib
+
+BENCHMARKS_MD = pathlib.Path("BENCHMARKS.md")
+
+
+def to_json(value: Any) -> Any:
+    """`value` as plain JSON: arrays as lists, NaN and inf as None, dataclasses
+    and NamedTuples as dicts, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_json(dataclasses.asdict(value))
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return to_json(value._asdict())
+    if isinstance(value, Mapping):
+        return {str(name): to_json(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if hasattr(value, "__array__") and not isinstance(value, str | bytes):
+        array = np.asarray(value)
+        return to_json(array.tolist()) if array.ndim else to_json(array.item())
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
+
+
+def write(
+    out_dir: str | os.PathLike,
+    record: dict[str, Any],
+    markdown: str,
+    *,
+    tables: Mapping[str, metrics_lib.Table | Sequence] | None = None,
+    digits: int = 2,
+) -> pathlib.Path:
+    """Writes `results.json`, `results.md` and (with `tables`) `results.tex`.
+
+    Args:
+      out_dir: the folder, created if missing.
+      record: everything behind the figures (settings, configs, per-seed
+        numbers, environment).
+      markdown: the human summary, tables included.
+      tables: caption -> rows (a `Table` or rows for `Table.from_rows`),
+        each written to `results.tex` as a tabular.
+      digits: decimals of the LaTeX tables' numbers.
+
+    Returns:
+      The folder.
+    """
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(to_json(record), indent=2) + "\n")
+    (out / "results.md").write_text(markdown.rstrip() + "\n")
+    if tables:
+        blocks = [
+            f"% {caption}\n{metrics_lib.latex_table(rows, digits=digits)}"
+            for caption, rows in tables.items()
+        ]
+        (out / "results.tex").write_text("\n\n".join(blocks) + "\n")
+    return out
+
+
+def read(out_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The `results.json` of a folder, or None where there is none."""
+    path = pathlib.Path(out_dir) / "results.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def update_benchmarks_md(
+    section: str, body: str, path: pathlib.Path = BENCHMARKS_MD
+) -> None:
+    """Replaces (or appends) one section of BENCHMARKS.md.
+
+    A section runs from `<!-- begin: {section} -->` to `<!-- end: {section} -->`,
+    so each benchmark rewrites only its own figures.
+    """
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin, end = f"<!-- begin: {section} -->", f"<!-- end: {section} -->"
+    block = f"{begin}\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def publish(
+    name: str,
+    title: str,
+    record: dict[str, Any],
+    markdown: str,
+    *,
+    out_dir: str | None = None,
+    benchmarks_md: bool = True,
+    tables: Mapping[str, metrics_lib.Table | Sequence] | None = None,
+) -> pathlib.Path:
+    """A benchmark's results: `results/<name>_<backend>/`, printed, BENCHMARKS.md.
+
+    `name` is the script's module name under `benchmarks/`; the folder and
+    the BENCHMARKS.md section carry the backend, so CPU and GPU figures of
+    one benchmark live side by side.
+    """
+    backend = record["environment"]["backend"]
+    out = write(
+        out_dir or pathlib.Path("results") / f"{name}_{backend}",
+        record,
+        markdown,
+        tables=tables,
+    )
+    print("\n" + markdown)
+    if benchmarks_md:
+        update_benchmarks_md(
+            f"{name}_{backend}",
+            f"## {title} ({backend})\n\n`python -m benchmarks.{name}`\n\n{markdown}",
+        )
+    return out

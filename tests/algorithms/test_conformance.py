@@ -1,0 +1,284 @@
+"""Every registered algorithm against the learner contract, like the env suite.
+
+Each test runs once per name in the registry, with the algorithm's default
+learner (what a new user gets) on the countdown task, so a new algorithm is
+covered by registering it. The learner is the registry's `make_learner`, the
+flat learner its trainer trains, fed random flat batches of its widths; the
+policy tests go through the registry's trainer, so a chunked learner acts
+through its chunked policy.
+"""
+
+import dataclasses
+import functools
+from typing import Any, NamedTuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ilax import policies
+from ilax.algorithms import registry
+from ilax.envs.wrappers import TimeLimit
+from ilax.training import checkpoints, interactive, offline
+from ilax.types import Batch, Learner, Observation
+from tests.fake_env import CountdownEnv
+
+NAMES = registry.names()
+ROWS = 16
+UPDATES = 2
+
+
+class Case(NamedTuple):
+    """One algorithm, sized for the countdown task."""
+
+    algorithm: registry.Algorithm
+    config: Any
+    env: Any
+    learner: Learner
+    obs_horizon: int  # To: observations per flattened input row
+    horizon: int  # Tp: actions per flattened label row
+    normalizer: Any  # fitted once on a fixed batch
+    init_and_update: Any  # (key, stacked batches) -> (state, metrics)
+    program: Any  # it, jitted and counted by assert_max_traces
+
+
+def tiny(config):
+    """The algorithm's defaults with a schedule of a few updates and steps."""
+    if isinstance(config, offline.OfflineTrainConfig):
+        return dataclasses.replace(
+            config,
+            num_demos=4,
+            batch_size=8,
+            updates_per_round=UPDATES,
+            rounds=1,
+            eval_envs=3,
+            eval_steps=12,
+        )
+    assert isinstance(config, interactive.InteractiveConfig), type(config)
+    return dataclasses.replace(
+        config,
+        iterations=1,
+        num_envs=2,
+        steps_per_iteration=12,
+        updates_per_iteration=UPDATES,
+        batch_size=8,
+        eval_envs=3,
+        eval_steps=12,
+    )
+
+
+def horizons(config) -> tuple[int, int]:
+    chunk = None
+    if isinstance(config, offline.OfflineTrainConfig):
+        chunk = offline.active_chunk(config)
+    return (1, 1) if chunk is None else (chunk.obs_horizon, chunk.prediction_horizon)
+
+
+def expert() -> policies.Policy:
+    # Reads the privileged state like the analytic experts.
+    return policies.stateless(lambda obs, key: jnp.tanh(obs.privileged[:1] - 4.0))
+
+
+def random_batch(case: Case, seed: int, rows: int = ROWS) -> Batch:
+    env, to, tp = case.env, case.obs_horizon, case.horizon
+    keys = jax.random.split(jax.random.key(1000 + seed), 4)
+    return Batch(
+        obs=jax.random.normal(keys[0], (rows, to * env.observation_size)),
+        privileged=jax.random.normal(keys[1], (rows, to * env.privileged_size)),
+        action=jax.random.uniform(keys[2], (rows, tp * env.action_size), minval=-1),
+        action_mask=None if tp == 1 else jax.random.uniform(keys[3], (rows, tp)) < 0.8,
+    )
+
+
+def stacked(case: Case, seed: int) -> Batch:
+    batches = [random_batch(case, seed * UPDATES + i) for i in range(UPDATES)]
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+
+
+@functools.cache
+def case(name: str) -> Case:
+    algorithm = registry.get(name)
+    config = tiny(algorithm.default_config())
+    env = TimeLimit(CountdownEnv(), 10)
+    learner = algorithm.make_learner(config, env)
+    to, tp = horizons(config)
+    partial = Case(algorithm, config, env, learner, to, tp, None, None, None)
+    normalizer = learner.fit_normalizer(random_batch(partial, seed=-1, rows=64))
+
+    def init_and_update(key, batches):
+        key_init, key_updates = jax.random.split(key)
+        state = learner.init(key_init, normalizer)
+
+        def one(state, inputs):
+            index, batch = inputs
+            return learner.update(state, batch, jax.random.fold_in(key_updates, index))
+
+        indices = jnp.arange(UPDATES, dtype=jnp.uint32)
+        return jax.lax.scan(one, state, (indices, batches))
+
+    return partial._replace(
+        normalizer=normalizer,
+        init_and_update=init_and_update,
+        program=jax.jit(max_one_trace(init_and_update, name)),
+    )
+
+
+def max_one_trace(fn, name: str):
+    """`fn` under `chex.assert_max_traces(n=1)`, counted apart per algorithm.
+
+    chex counts traces by the function's source and name, which every
+    algorithm's `fn` shares; the name tells them apart.
+    """
+
+    def counted(*args):
+        return fn(*args)
+
+    counted.__name__ = f"{fn.__name__}_{name}"
+    return chex.assert_max_traces(n=1)(counted)
+
+
+@functools.cache
+def jitted_update(name: str):
+    return jax.jit(case(name).learner.update)
+
+
+def init(name: str, seed: int = 0):
+    c = case(name)
+    return c.learner.init(jax.random.key(seed), c.normalizer)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_init_and_update_are_pure_and_do_not_retrace(name):
+    c = case(name)
+    first = c.program(jax.random.key(1), stacked(c, 0))
+    again = c.program(jax.random.key(1), stacked(c, 0))  # same key, new objects
+    chex.assert_trees_all_equal(first, again)
+    other = c.program(jax.random.key(2), stacked(c, 1))  # no second trace
+    differ = jax.tree.map(
+        lambda a, b: bool(jnp.any(a != b)), first[0].params, other[0].params
+    )
+    assert any(jax.tree.leaves(differ))
+    state, metrics = first
+    assert int(state.step) == UPDATES and state.step.dtype == jnp.int32
+    assert all(np.all(np.isfinite(v)) for v in jax.tree.leaves(metrics))
+    assert np.all(np.asarray(metrics["train/nonfinite"]) == 0.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_over_four_seeds_equals_a_loop(name):
+    c = case(name)
+    keys = jax.random.split(jax.random.key(3), 4)
+    batches = jax.tree.map(lambda *xs: jnp.stack(xs), *[stacked(c, s) for s in range(4)])
+    together = jax.jit(jax.vmap(c.init_and_update))(keys, batches)
+    keys = jax.random.split(jax.random.key(3), 4)  # the same keys, unconsumed
+    rows = random_batch(c, seed=-2, rows=6)
+    obs = Observation(rows.obs, rows.privileged)
+    for seed in range(4):
+        alone = c.program(keys[seed], jax.tree.map(lambda x, s=seed: x[s], batches))
+        state, metrics = jax.tree.map(lambda x, s=seed: x[s], together)
+        chex.assert_trees_all_close(metrics, alone[1], rtol=1e-4, atol=1e-6)
+        # What the learned policies do agrees tightly. The parameters get an
+        # absolute tolerance of a few Adam steps: Adam turns float
+        # reassociation noise in gradients that are zero in exact arithmetic
+        # (an attention key bias: softmax ignores a shift of all logits) into
+        # steps of up to the learning rate. Seeds mixed up by vmap would
+        # differ by the scale of the initialization instead.
+        chex.assert_trees_all_close(
+            act(c, state, obs), act(c, alone[0], obs), rtol=1e-4, atol=1e-5
+        )
+        chex.assert_trees_all_close(state, alone[0], rtol=1e-4, atol=1e-3)
+
+
+def act(c: Case, train_state, observation: Observation):
+    """The flat learner's actions on `observation`, with a fixed key."""
+    policy = c.learner.make_policy(train_state)
+    batch_shape = observation.obs.shape[:-1]
+    action, _, _ = policy.step(
+        policy.init(jax.random.key(5), batch_shape), observation, jax.random.key(6)
+    )
+    return action
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("field", ["input", "action"])
+def test_a_non_finite_step_keeps_the_parameters_and_reports_it(name, field):
+    c = case(name)
+    update = jitted_update(name)
+    state, _ = update(init(name), random_batch(c, 1), jax.random.key(4))
+    batch = random_batch(c, 2)
+    attribute = c.config.learner.input if field == "input" else "action"
+    poisoned = getattr(batch, attribute).at[3, 0].set(jnp.nan)
+    new, metrics = update(state, batch._replace(**{attribute: poisoned}), jax.random.key(5))
+    assert float(metrics["train/nonfinite"]) == 1.0
+    chex.assert_trees_all_equal(new.params, state.params)
+    chex.assert_trees_all_equal(new.opt_state, state.opt_state)
+    assert int(new.step) == int(state.step) + 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_batch_of_the_wrong_shape_is_an_error_naming_the_field(name):
+    c = case(name)
+    batch = random_batch(c, 3)
+    input_field = c.config.learner.input
+    for field in (input_field, "action"):
+        values = getattr(batch, field)
+        wider = batch._replace(**{field: jnp.zeros((ROWS, values.shape[1] + 1))})
+        with pytest.raises(ValueError, match=rf"update: .*field '{field}'"):
+            jitted_update(name)(init(name), wider, jax.random.key(6))
+        with pytest.raises(ValueError, match=rf"fit_normalizer: .*field '{field}'"):
+            c.learner.fit_normalizer(wider)
+    with pytest.raises(ValueError, match="init: expected a Normalizer"):
+        c.learner.init(jax.random.key(7), batch)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_non_finite_training_data_is_refused_naming_the_field(name):
+    c = case(name)
+    batch = random_batch(c, 4)
+    action = batch.action.at[5, 0].set(jnp.inf)
+    with pytest.raises(ValueError, match=r"field 'action' holds 1 non-finite.*\(5, 0\)"):
+        c.learner.fit_normalizer(batch._replace(action=action))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_checkpoint_round_trip_restores_the_state_exactly(name, tmp_path):
+    c = case(name)
+    update = jitted_update(name)
+    state, _ = update(init(name), random_batch(c, 5), jax.random.key(8))
+    with checkpoints.Checkpointer(tmp_path) as checkpointer:
+        checkpointer.save(1, state, {"algo": name})
+        restored, meta = checkpointer.restore(jax.eval_shape(lambda: state))
+    assert meta["step"] == 1
+    assert type(restored) is type(state)
+    chex.assert_trees_all_equal(restored, state)
+    batch = random_batch(c, 6)
+    chex.assert_trees_all_equal(
+        update(restored, batch, jax.random.key(9)),
+        update(state, batch, jax.random.key(9)),
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_policy_acts_on_a_batch_of_environments_with_their_own_state(name):
+    c = case(name)
+    trainer = c.algorithm.make_trainer(c.config, c.env, expert())
+    state, metrics = jax.jit(trainer.step)(jax.jit(trainer.init)(jax.random.key(10)), trainer.data)
+    assert float(metrics["train/nonfinite"]) == 0.0
+    policy = trainer.policy(state)
+    batch_shape = (5,)
+    policy_state = policy.init(jax.random.key(11), batch_shape)
+    for leaf in jax.tree.leaves(policy_state):
+        assert leaf.shape[: len(batch_shape)] == batch_shape
+    step = jax.jit(max_one_trace(policy.step, name))
+    for t in range(3):
+        obs = jax.random.normal(jax.random.key(20 + t), batch_shape + (3,))
+        action, new_state, extras = step(policy_state, Observation(obs, obs), jax.random.key(30 + t))
+        assert action.shape == batch_shape + (c.env.action_size,)
+        assert np.all(np.isfinite(action))
+        chex.assert_trees_all_equal_shapes_and_dtypes(new_state, policy_state)
+        policy_state = new_state
+    evaluation = jax.jit(trainer.evaluate)(state, jax.random.key(12))
+    assert float(evaluation["eval/num_episodes"]) >= 3  # 3 envs x 12 steps, episodes <= 10
+    assert np.isfinite(float(evaluation["eval/return"]))
