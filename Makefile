@@ -17,12 +17,12 @@ setup: $(STAMP)
 # The main job: a small CPU benchmark sweep and an expert demonstration
 # collection, tables printed and written under results/quickstart/.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.env_throughput --batch_sizes=256 --num_steps=50 \
-	  --min_calls=3 --min_time_s=1 --out_dir=results/quickstart/env_throughput --nobenchmarks_md
-	$(BIN)/python -m benchmarks.expert_quality --num_episodes=64 \
-	  --mppi_episodes=4 --save_demos=runs/demos \
-	  --out_dir=results/quickstart/expert_quality \
-	  --nobenchmarks_md
+	$(BIN)/python -m benchmarks.env_throughput --settings.batch_sizes=256 \
+	  --settings.num_steps=50 --settings.min_calls=3 --settings.min_time_s=1 \
+	  --out_dir=results/quickstart/env_throughput --nobenchmarks_md
+	$(BIN)/python -m benchmarks.expert_quality --settings.num_episodes=64 \
+	  --settings.mppi_episodes=4 --settings.save_demos=runs/demos \
+	  --out_dir=results/quickstart/expert_quality --nobenchmarks_md
 
 # The default test run (slow tests skipped), two workers, one file per worker.
 test: $(STAMP)
@@ -44,8 +44,8 @@ benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.inference_latency
 
 experiments: $(STAMP)
-	$(BIN)/python -m experiments.compounding_error --tasks=kart_track --hidden_sizes= \
-		--out_dir=results/compounding_error_linear
+	$(BIN)/python -m experiments.compounding_error --settings.tasks=kart_track \
+		--settings.hidden_sizes= --out_dir=results/compounding_error_linear
 	$(BIN)/python -m experiments.compounding_error
 	$(BIN)/python -m experiments.generative_2d
 

@@ -18,79 +18,57 @@ auto-resets. Steps per second count control steps summed over environments;
 the ratios are medians of per-round ratios; compile time is reported apart.
 
   python -m benchmarks.env_throughput                      # full sweep
-  python -m benchmarks.env_throughput --tasks=pendulum --batch_sizes=1,256
-  python -m benchmarks.env_throughput --cpu_threads=1     # XLA on one core
+  python -m benchmarks.env_throughput --settings.tasks=pendulum \
+      --settings.batch_sizes=1,256
+  python -m benchmarks.env_throughput --settings.cpu_threads=1  # XLA on one core
 """
 
+import dataclasses
 import operator
-import os
 
 import jax
 import jax.numpy as jnp
-from absl import app, flags
+from absl import app
 
 import ilax
 import ilax.metrics
 import ilax.platform
-from benchmarks import common
+from ilax import scripts, timing
 from ilax.envs.base import MjxEnv
 from ilax.rollout import rollout
 
-FLAGS = flags.FLAGS
 
+@dataclasses.dataclass(kw_only=True)
+class Settings(scripts.RunSettings):
+    """What is timed, and how long."""
 
-def define_flags() -> None:
-    """Defines the command line's flags, only when run as a script.
-
-    Benchmark modules share flag names, and tests import several into one
-    process: flags defined at import would clash.
-    """
-    flags.DEFINE_list("tasks", None, "Tasks to time; default: all registered.")
-    flags.DEFINE_list(
-        "batch_sizes",
-        None,
-        "Batch sizes; default 1..4096 on CPU and 1..65536 on an accelerator.",
-    )
-    flags.DEFINE_integer(
-        "num_steps",
-        100,
-        "Control steps per timed rollout (at most; see target_call_s).",
-    )
-    flags.DEFINE_integer("min_steps", 20, "Control steps per timed rollout at least.")
-    flags.DEFINE_float(
-        "target_call_s",
-        2.0,
-        "Aim for rollouts of about this long: at large batches of slow tasks the "
-        "steps per rollout shrink (to min_steps) by the speed measured at the "
-        "previous batch size.",
-    )
-    flags.DEFINE_float(
-        "max_call_s",
-        30.0,
-        "Skip a batch size whose shortest rollout (min_steps) would take longer "
-        "than this at the speed of the previous batch size (the largest batches "
-        "of the locomotion tasks on a small CPU); skipped sizes are listed.",
-    )
-    flags.DEFINE_integer("min_calls", 3, "Timed rounds at least, after a warm-up.")
-    flags.DEFINE_float(
-        "min_time_s", 3.0, "Keep timing rounds until the timed calls took this long."
-    )
-    flags.DEFINE_list(
-        "ratio_tasks",
-        ["pendulum", "halfcheetah"],
-        "Tasks whose ilax/bare ratio is held to the floor.",
-    )
-    flags.DEFINE_float("min_ratio", 0.9, "Floor for the ilax/bare ratio.")
-    flags.DEFINE_string(
-        "out_dir", None, "Results directory; default results/env_throughput_<backend>."
-    )
-    flags.DEFINE_integer(
-        "cpu_threads",
-        None,
-        "Pin the process to this many cores before JAX starts (XLA's CPU thread "
-        "pool follows); default: every core. One thread is faster at batch 1.",
-    )
-    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+    tasks: tuple[str, ...] = ()
+    """Tasks to time; empty: every registered one."""
+    batch_sizes: tuple[int, ...] = ()
+    """Batch sizes; empty: 1..4096 on CPU and 1..65536 on an accelerator."""
+    num_steps: int = 100
+    """Control steps per timed rollout (at most; see target_call_s)."""
+    min_steps: int = 20
+    """Control steps per timed rollout at least."""
+    target_call_s: float = 2.0
+    """Aim for rollouts of about this long: at large batches of slow tasks the
+    steps per rollout shrink (to min_steps) by the speed measured at the
+    previous batch size."""
+    max_call_s: float = 30.0
+    """Skip a batch size whose shortest rollout (min_steps) would take longer
+    than this at the speed of the previous batch size (the largest batches of
+    the locomotion tasks on a small CPU); skipped sizes are listed."""
+    min_calls: int = 3
+    """Timed rounds at least, after a warm-up."""
+    min_time_s: float = 3.0
+    """Keep timing rounds until the timed calls took this long."""
+    ratio_tasks: tuple[str, ...] = ("pendulum", "halfcheetah")
+    """Tasks whose ilax/bare ratio is held to the floor."""
+    min_ratio: float = 0.9
+    """Floor for the ilax/bare ratio."""
+    cpu_threads: int = 0
+    """Pin the process to this many cores before JAX starts (XLA's CPU thread
+    pool follows); 0: every core. One thread is faster at batch 1."""
 
 
 _CPU_BATCHES = (1, 16, 256, 1024, 4096)
@@ -159,18 +137,18 @@ def measure(
         "ilax_traj": make_ilax_program(env, num_envs, num_steps, trajectory=True),
         "bare": make_bare_program(env, num_envs, num_steps),
     }
-    timings = common.time_paired(
+    timings = timing.time_paired(
         programs,
         lambda i: (jax.random.key(i),),
         min_calls=min_calls,
         min_time_s=min_time_s,
     )
     row = {"task": task, "num_envs": num_envs, "episode_length": episode_length}
-    for name, timing in timings.items():
-        row[f"{name}_compile_s"] = timing["compile_s"]
-        row[f"{name}_run_s"] = timing["run_s"]
-        row[f"{name}_calls"] = timing["calls"]
-        row[f"{name}_steps_per_s"] = num_envs * num_steps / timing["run_s"]
+    for name, timed in timings.items():
+        row[f"{name}_compile_s"] = timed["compile_s"]
+        row[f"{name}_run_s"] = timed["run_s"]
+        row[f"{name}_calls"] = timed["calls"]
+        row[f"{name}_steps_per_s"] = num_envs * num_steps / timed["run_s"]
     row["ratio"] = timings["ilax"]["ratio_to_bare"]
     row["ratio_traj"] = timings["ilax_traj"]["ratio_to_bare"]
     return row
@@ -207,40 +185,39 @@ def _format(rows, info, min_ratio, ratio_tasks):
             ]
         )
     return (
-        f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
+        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
         + ilax.metrics.markdown_table(table_rows, headers)
     )
 
 
 def main(argv):
     del argv
-    if FLAGS.cpu_threads is not None:
-        ilax.platform.limit_cpu_threads(FLAGS.cpu_threads)
-    common.setup_jax()
-    info = common.environment_info()
-    backend = info["backend"]
-    tasks = FLAGS.tasks or ilax.envs.names()
-    default_batches = _CPU_BATCHES if backend == "cpu" else _ACCELERATOR_BATCHES
-    batches = (
-        [int(b) for b in FLAGS.batch_sizes] if FLAGS.batch_sizes else default_batches
-    )
+    settings, out_dir, benchmarks_md = scripts.parsed()
+    if settings.cpu_threads:
+        ilax.platform.limit_cpu_threads(settings.cpu_threads)
+    scripts.setup_jax()
+    info = scripts.environment_info()
+    tasks = settings.tasks or tuple(ilax.envs.names())
+    default_batches = _CPU_BATCHES if info["backend"] == "cpu" else _ACCELERATOR_BATCHES
     rows, skipped = [], []
     for task in tasks:
         speed = None  # steps/s at the previous batch size: a lower bound
-        for num_envs in sorted(batches):
-            num_steps = FLAGS.num_steps
+        for num_envs in sorted(settings.batch_sizes or default_batches):
+            num_steps = settings.num_steps
             if speed is not None:
-                wanted = round(FLAGS.target_call_s * speed / num_envs)
-                num_steps = max(FLAGS.min_steps, min(num_steps, wanted))
+                wanted = round(settings.target_call_s * speed / num_envs)
+                num_steps = max(settings.min_steps, min(num_steps, wanted))
                 estimate_s = num_steps * num_envs / speed
-                if estimate_s > FLAGS.max_call_s:
+                if estimate_s > settings.max_call_s:
                     skipped.append(
                         f"{task} at {num_envs} envs (about {estimate_s:.0f} s "
                         f"per rollout of {num_steps} steps)"
                     )
                     print(f"{task:12s} envs={num_envs:6d} skipped", flush=True)
                     continue
-            row = measure(task, num_envs, num_steps, FLAGS.min_calls, FLAGS.min_time_s)
+            row = measure(
+                task, num_envs, num_steps, settings.min_calls, settings.min_time_s
+            )
             row["num_steps"] = num_steps
             speed = max(row["ilax_steps_per_s"], speed or 0.0)
             rows.append(row)
@@ -252,68 +229,52 @@ def main(argv):
                 f"ratio {row['ratio']:.2f} / {row['ratio_traj']:.2f}",
                 flush=True,
             )
-    table = _format(rows, info, FLAGS.min_ratio, FLAGS.ratio_tasks)
+    table = _format(rows, info, settings.min_ratio, settings.ratio_tasks)
     if skipped:
         table += (
-            f"\n\nNot timed (a rollout would exceed {FLAGS.max_call_s:.0f} s): "
+            f"\n\nNot timed (a rollout would exceed {settings.max_call_s:.0f} s): "
             + "; ".join(skipped)
             + "."
         )
-    held = [r for r in rows if r["task"] in FLAGS.ratio_tasks]
-    below = [r for r in held if r["ratio"] < FLAGS.min_ratio]
+    held = [r for r in rows if r["task"] in settings.ratio_tasks]
+    below = [r for r in held if r["ratio"] < settings.min_ratio]
     record = {
         "benchmark": "env_throughput",
         "environment": info,
-        "settings": {
-            "num_steps": FLAGS.num_steps,
-            "min_steps": FLAGS.min_steps,
-            "target_call_s": FLAGS.target_call_s,
-            "min_calls": FLAGS.min_calls,
-            "min_time_s": FLAGS.min_time_s,
-            "max_call_s": FLAGS.max_call_s,
-            "min_ratio": FLAGS.min_ratio,
-            "ratio_tasks": FLAGS.ratio_tasks,
-        },
+        "settings": settings,
         "rows": rows,
         "skipped": skipped,
         "ratio_floor_met": not below,
     }
-    out_dir = FLAGS.out_dir or str(
-        common.ROOT / "results" / f"env_throughput_{backend}"
+    intro = (
+        f": rollouts of {settings.num_steps} control steps (fewer, down to "
+        f"{settings.min_steps}, at large batches of slow tasks: column steps), "
+        "episodes cut to half a rollout so resets are included. The three "
+        f"programs are timed in alternation, at least {settings.min_calls} calls "
+        "each; a ratio is the median of per-round ratios; steps/s are summed over "
+        "environments. **ilax**: `ilax.rollout` with auto-reset and a "
+        "uniform-random policy, returning the episode log (evaluation); "
+        "**ilax+traj**: also returning the trajectory (data collection); "
+        "**bare**: `lax.scan` over `vmap` of the same physics step with random "
+        f"controls. The floor of {settings.min_ratio} holds ilax/bare for "
+        f"{', '.join(settings.ratio_tasks)} (in bold)."
     )
-    common.write_results(out_dir, record, table)
-    print("\n" + table)
-    if FLAGS.benchmarks_md:
-        section = "\n".join(
-            [
-                f"## Environment throughput ({backend})",
-                "",
-                f"`python -m benchmarks.env_throughput`: rollouts of "
-                f"{FLAGS.num_steps} control steps (fewer, down to "
-                f"{FLAGS.min_steps}, at large batches of slow tasks: column "
-                f"steps), episodes cut to half a rollout so resets are included. "
-                f"The three programs are timed in alternation, at least "
-                f"{FLAGS.min_calls} calls each; a ratio is the median of "
-                f"per-round ratios; steps/s are summed over environments. "
-                f"**ilax**: `ilax.rollout` with auto-reset and a uniform-random "
-                f"policy, returning the episode log (evaluation); **ilax+traj**: "
-                f"also returning the trajectory (data collection); **bare**: "
-                f"`lax.scan` over `vmap` of the same physics step with random "
-                f"controls. The floor of {FLAGS.min_ratio} holds ilax/bare for "
-                f"{', '.join(FLAGS.ratio_tasks)} (in bold). Files: "
-                f"`{os.path.relpath(out_dir, common.ROOT)}/`.",
-                "",
-                table,
-            ]
-        )
-        common.update_benchmarks_md(f"env_throughput_{backend}", section)
+    scripts.publish(
+        "env_throughput",
+        "Environment throughput",
+        record,
+        table,
+        out_dir=out_dir,
+        benchmarks_md=benchmarks_md,
+        intro=intro,
+    )
     if below:
         print(
-            f"\nilax/bare below {FLAGS.min_ratio} for: "
+            f"\nilax/bare below {settings.min_ratio} for: "
             + ", ".join(f"{r['task']}@{r['num_envs']}" for r in below)
         )
 
 
 if __name__ == "__main__":
-    define_flags()
+    scripts.define_flags("env_throughput", Settings(), benchmark=True)
     app.run(main)

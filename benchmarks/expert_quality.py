@@ -7,57 +7,41 @@ collection speed (compile time apart). With `--save_demos=DIR` each task's
 demonstrations are saved as a Minari-layout dataset in DIR/<task>/.
 
   python -m benchmarks.expert_quality                         # 1,000 episodes
-  python -m benchmarks.expert_quality --num_episodes=64 --save_demos=runs/demos
+  python -m benchmarks.expert_quality --settings.num_episodes=64 \
+      --settings.save_demos=runs/demos
 """
 
-import os
+import dataclasses
 import pathlib
-import time
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import app
 
 import ilax
 import ilax.experts
 import ilax.experts.mppi
 import ilax.metrics
-from benchmarks import common
-from ilax import data
+from ilax import data, scripts, timing
 from ilax.metrics import bootstrap_ci, episode_values
 
-FLAGS = flags.FLAGS
 
+@dataclasses.dataclass(kw_only=True)
+class Settings(scripts.RunSettings):
+    """The experts, their episodes, and where demonstrations go."""
 
-def define_flags() -> None:
-    """Defines the command line's flags, only when run as a script.
-
-    Benchmark modules share flag names, and tests import several into one
-    process: flags defined at import would clash.
-    """
-    flags.DEFINE_list("tasks", None, "Tasks to run; default: all with an expert.")
-    flags.DEFINE_integer("num_episodes", 1000, "Episodes per task.")
-    flags.DEFINE_integer("seed", 0, "Seed of the episodes' keys.")
-    flags.DEFINE_float(
-        "noise_std",
-        0.0,
-        "Gaussian noise on the executed actions (DART); labels stay clean.",
-    )
-    flags.DEFINE_list(
-        "mppi_tasks",
-        ["pendulum", "cartpole"],
-        "Tasks also solved by the generic MPPI expert (default settings).",
-    )
-    flags.DEFINE_integer(
-        "mppi_episodes", 32, "Episodes per MPPI task (planning is costly on CPU)."
-    )
-    flags.DEFINE_string(
-        "save_demos", None, "Directory to save each task's demonstrations in."
-    )
-    flags.DEFINE_string(
-        "out_dir", None, "Results directory; default results/expert_quality."
-    )
-    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+    tasks: tuple[str, ...] = ()
+    """Tasks to run; empty: every task with an expert."""
+    num_episodes: int = 1000
+    """Episodes per task."""
+    noise_std: float = 0.0
+    """Gaussian noise on the executed actions (DART); labels stay clean."""
+    mppi_tasks: tuple[str, ...] = ("pendulum", "cartpole")
+    """Tasks also solved by the generic MPPI expert (default settings)."""
+    mppi_episodes: int = 32
+    """Episodes per MPPI task (planning is costly on CPU)."""
+    save_demos: str = ""
+    """Directory to save each task's demonstrations in; empty saves none."""
 
 
 _SKIPPED_METRICS = ("success", "nan")
@@ -92,17 +76,14 @@ def evaluate_expert(
         expert = ilax.experts.make(env)
     noise = np.float32(noise_std)
 
-    def call(i):
-        return (env, expert, jax.random.key(seed + i), noise)
-
-    compiled_start = time.perf_counter()
-    program = data.collect_trajectory.lower(
-        *call(0), num_episodes=num_episodes, max_steps=env.max_steps
-    ).compile()
-    compile_s = time.perf_counter() - compiled_start
-    run_start = time.perf_counter()
-    trajectory, log = jax.block_until_ready(program(*call(0)[2:]))
-    run_s = time.perf_counter() - run_start
+    program = jax.jit(
+        lambda key, noise: data.collect_trajectory(
+            env, expert, key, noise, num_episodes=num_episodes, max_steps=env.max_steps
+        )
+    )
+    (trajectory, log), compile_s, run_s = timing.compile_and_run(
+        program, jax.random.key(seed), noise
+    )
     values = episode_values(log)
     success = values.get("success")
     row = {
@@ -157,22 +138,23 @@ def _table(rows, info) -> str:
             ]
         )
     return (
-        f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
+        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
         + ilax.metrics.markdown_table(body, headers)
     )
 
 
 def main(argv):
     del argv
-    common.setup_jax()
-    info = common.environment_info()
-    tasks = FLAGS.tasks or ilax.experts.tasks()
-    runs = [(task, "analytic", FLAGS.num_episodes) for task in tasks]
-    runs += [(task, "mppi", FLAGS.mppi_episodes) for task in FLAGS.mppi_tasks]
+    settings, out_dir, benchmarks_md = scripts.parsed()
+    scripts.setup_jax()
+    info = scripts.environment_info()
+    tasks = settings.tasks or ilax.experts.tasks()
+    runs = [(task, "analytic", settings.num_episodes) for task in tasks]
+    runs += [(task, "mppi", settings.mppi_episodes) for task in settings.mppi_tasks]
     rows = []
     for task, expert_name, num_episodes in runs:
         row, env, trajectory = evaluate_expert(
-            task, num_episodes, FLAGS.seed, FLAGS.noise_std, expert_name
+            task, num_episodes, settings.seed, settings.noise_std, expert_name
         )
         rows.append(row)
         success = "n/a" if row["success"] is None else f"{row['success'][0]:.3f}"
@@ -183,51 +165,47 @@ def main(argv):
             f"compile {row['compile_s']:.1f}s)",
             flush=True,
         )
-        if FLAGS.save_demos and expert_name == "analytic":
+        if settings.save_demos and expert_name == "analytic":
             dataset = data.from_trajectory(trajectory)
             path = data.save(
                 dataset,
-                pathlib.Path(FLAGS.save_demos) / task,
+                pathlib.Path(settings.save_demos) / task,
                 dataset_id=f"ilax/{task}/expert-v0",
                 action_bounds=env.action_bounds,
                 metadata={
                     "task": task,
                     "config": row["config"],
-                    "seed": FLAGS.seed,
-                    "noise_std": FLAGS.noise_std,
+                    "seed": settings.seed,
+                    "noise_std": settings.noise_std,
                     "commit": info["commit"],
                 },
             )
             print(f"{'':12s} saved {dataset.num_episodes} episodes to {path}")
-    table = _table(rows, info)
     record = {
         "benchmark": "expert_quality",
         "environment": info,
-        "settings": {
-            "num_episodes": FLAGS.num_episodes,
-            "mppi_episodes": FLAGS.mppi_episodes,
-            "seed": FLAGS.seed,
-            "noise_std": FLAGS.noise_std,
-        },
+        "settings": settings,
         "rows": rows,
     }
-    out_dir = FLAGS.out_dir or str(common.ROOT / "results" / "expert_quality")
-    common.write_results(out_dir, record, table)
-    print("\n" + table)
-    if FLAGS.benchmarks_md:
-        section = (
-            "## Expert quality\n\n"
-            f"`python -m benchmarks.expert_quality` ({FLAGS.num_episodes} batched "
-            f"episodes per task for the analytic experts and {FLAGS.mppi_episodes} "
-            f"for the generic MPPI expert (horizon 40, 128 samples), one episode "
-            f"per environment, seed {FLAGS.seed}; "
-            f"success is the task's success metric at each episode's last step; "
-            f"95% percentile-bootstrap intervals). Files: "
-            f"`{os.path.relpath(out_dir, common.ROOT)}/`.\n\n" + table
-        )
-        common.update_benchmarks_md("expert_quality", section)
+    intro = (
+        f" ({settings.num_episodes} batched episodes per task for the analytic "
+        f"experts and {settings.mppi_episodes} for the generic MPPI expert "
+        "(horizon 40, 128 samples), one episode per environment, seed "
+        f"{settings.seed}; success is the task's success metric at each episode's "
+        "last step; 95% percentile-bootstrap intervals)."
+    )
+    scripts.publish(
+        "expert_quality",
+        "Expert quality",
+        record,
+        _table(rows, info),
+        out_dir=out_dir,
+        benchmarks_md=benchmarks_md,
+        intro=intro,
+        per_backend=False,
+    )
 
 
 if __name__ == "__main__":
-    define_flags()
+    scripts.define_flags("expert_quality", Settings(), benchmark=True)
     app.run(main)

@@ -2,139 +2,141 @@
 
     python -m benchmarks.learner_throughput
 
-BC: jitted `lax.scan`s of updates (an MLP 64x64 on kart-sized inputs) at
-several batch sizes, as updates/s and samples/s. DAgger on kart_track: one
-whole jitted iteration (beta-mixture rollout with expert labels, aggregation,
-refit) against its parts timed alone in the same run (the rollout with
-labelling, a post-hoc labelling pass, and the same number of updates), and
-S seeds vmapped against one seed. Writes results/learner_throughput_<backend>/
-and the BENCHMARKS.md section.
+BC: jitted blocks of updates (`ilax.training.updates.scan_updates`; an MLP
+64x64 on kart-sized inputs) at several batch sizes, as updates/s and
+samples/s. DAgger on kart_track: one whole jitted iteration (refit, then a
+beta-mixture rollout with expert labels and aggregation) against its parts
+timed alone in the same run (the rollout with labelling, a post-hoc
+labelling pass, and the same number of updates), and S seeds vmapped against
+one seed. Writes results/learner_throughput_<backend>/ and the BENCHMARKS.md
+section.
 """
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
-from absl import app, flags
+from absl import app
 
 import ilax
-import ilax.metrics
-from benchmarks import common
-from ilax import envs, experts
-from ilax.algorithms import aggregate, bc, dagger, interactive
+from ilax import envs, experts, scripts, timing
+from ilax.algorithms import bc, dagger
+from ilax.data import buffer as buffer_lib
+from ilax.training import interactive, updates
 from ilax.types import Batch, Observation
 
-FLAGS = flags.FLAGS
+
+@dataclasses.dataclass(kw_only=True)
+class Settings(scripts.RunSettings):
+    """The sizes timed, and how long."""
+
+    seeds: int = 8
+    """Seeds of the vmapped DAgger iteration."""
+    batch_sizes: tuple[int, ...] = (64, 256, 1024, 4096)
+    """BC minibatch sizes."""
+    updates: int = 200
+    """BC updates per timed call."""
+    num_envs: int = 64
+    """DAgger environments per iteration."""
+    steps: int = 215
+    """DAgger steps per iteration (one lap)."""
+    refit_updates: int = 200
+    """Updates per DAgger iteration."""
+    min_calls: int = 5
+    """Timed calls per program."""
+    min_time_s: float = 3.0
+    """Timed seconds per comparison."""
 
 
-def define_flags() -> None:
-    """Defines the command line's flags, only when run as a script.
-
-    Benchmark modules share flag names, and tests import several into one
-    process: flags defined at import would clash.
-    """
-    flags.DEFINE_list(
-        "batch_sizes", ["64", "256", "1024", "4096"], "BC minibatch sizes."
-    )
-    flags.DEFINE_integer("updates", 200, "BC updates per timed call.")
-    flags.DEFINE_integer("num_envs", 64, "DAgger environments per iteration.")
-    flags.DEFINE_integer("steps", 215, "DAgger steps per iteration (one lap).")
-    flags.DEFINE_integer("refit_updates", 200, "Updates per DAgger iteration.")
-    flags.DEFINE_integer("seeds", 8, "Seeds of the vmapped DAgger iteration.")
-    flags.DEFINE_integer("min_calls", 5, "Timed calls per program.")
-    flags.DEFINE_float("min_time_s", 3.0, "Timed seconds per comparison.")
-    flags.DEFINE_string(
-        "out_dir", None, "Default: results/learner_throughput_<backend>."
-    )
-    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+LEARNER = bc.BCConfig(loss="mse", hidden_sizes=(64, 64), activation="tanh")
 
 
-_LEARNER = bc.BCConfig(loss="mse", hidden_sizes=(64, 64), activation="tanh")
-
-
-def bc_rows(observation_size: int, action_size: int) -> list[dict]:
+def bc_rows(env, settings: Settings) -> list[dict]:
     """Updates/s and samples/s of BC at each batch size."""
     learner = bc.make(
-        _LEARNER, observation_size=observation_size, action_size=action_size
+        LEARNER, observation_size=env.observation_size, action_size=env.action_size
     )
+    rows = 16384
     data = Batch(
-        obs=jax.random.normal(jax.random.key(1), (16384, observation_size)),
-        privileged=jnp.zeros((16384, 1)),
-        action=jax.random.normal(jax.random.key(2), (16384, action_size)),
+        obs=jax.random.normal(jax.random.key(1), (rows, env.observation_size)),
+        privileged=jnp.zeros((rows, 1)),
+        action=jax.random.normal(jax.random.key(2), (rows, env.action_size)),
     )
-    state = learner.init(jax.random.key(0), data)
-    rows = []
-    for batch_size in [int(b) for b in FLAGS.batch_sizes]:
+    state = learner.init(jax.random.key(0), learner.fit_normalizer(data))
+    table = []
+    for batch_size in settings.batch_sizes:
 
-        @jax.jit
-        def updates(state, key, batch_size=batch_size):
-            def one(state, k):
-                k_batch, k_update = jax.random.split(k)
-                index = jax.random.randint(k_batch, (batch_size,), 0, 16384)
-                batch = jax.tree.map(lambda x: x[index], data)
-                return learner.update(state, batch, k_update)
+        def sample(key, batch_size=batch_size):
+            index = jax.random.randint(key, (batch_size,), 0, rows)
+            return jax.tree.map(lambda x: x[index], data)
 
-            return jax.lax.scan(one, state, jax.random.split(key, FLAGS.updates))
-
-        timing = common.time_paired(
-            {"bc": updates},
+        program = jax.jit(
+            lambda state, key, sample=sample: updates.scan_updates(
+                learner.update, state, sample, key, settings.updates
+            )
+        )
+        timed = timing.time_paired(
+            {"bc": program},
             lambda i: (state, jax.random.key(100 + i)),
-            min_calls=FLAGS.min_calls,
-            min_time_s=FLAGS.min_time_s,
+            min_calls=settings.min_calls,
+            min_time_s=settings.min_time_s,
         )["bc"]
-        per_s = FLAGS.updates / timing["run_s"]
-        rows.append(
+        per_s = settings.updates / timed["run_s"]
+        table.append(
             {
                 "batch_size": batch_size,
                 "updates_per_s": per_s,
                 "samples_per_s": per_s * batch_size,
-                "compile_s": timing["compile_s"],
+                "compile_s": timed["compile_s"],
             }
         )
         print(f"BC batch {batch_size:5d}: {per_s:10,.0f} updates/s", flush=True)
-    return rows
+    return table
 
 
-def dagger_programs(env, expert, num_envs, steps, refit_updates):
+def dagger_programs(env, expert, settings: Settings):
     """The whole iteration and each of its parts, jitted, from one state."""
     config = dagger.DaggerConfig(
-        learner=_LEARNER,
+        learner=LEARNER,
         iterations=4,
-        num_envs=num_envs,
-        steps_per_iteration=steps,
-        updates_per_iteration=refit_updates,
+        num_envs=settings.num_envs,
+        steps_per_iteration=settings.steps,
+        updates_per_iteration=settings.refit_updates,
         batch_size=256,
         eval_envs=0,
         beta_schedule="exponential",
     )
     trainer = dagger.make_trainer(config, env, expert)
-    learner = interactive.default_learner(config, env)  # the trainer's own learner
-    state = trainer.init(jax.random.key(0))
-    state, _ = jax.jit(trainer.step)(state, None)  # past iteration 0: learner acts
+    learner = dagger.ALGORITHM.make_learner(config, env)  # the trainer's own
+    state = jax.jit(trainer.init)(jax.random.key(0))
+    num_rows = settings.steps * settings.num_envs
 
     def collect(state, key):
         policy = dagger.beta_mixture(
             expert, learner.make_policy(state.train_state), dagger.beta(config, 1)
         )
-        trajectory, _ = ilax.rollout(env, policy, key, num_envs, steps)
-        return trajectory.obs, trajectory.privileged, trajectory.extras["label"]
+        trajectory, _ = ilax.rollout(
+            env, policy, key, settings.num_envs, settings.steps
+        )
+        return interactive.labelled_rows(trajectory)
 
     def label(state, key):
         # The expert once more over every visited state, after the fact: what a
-        # labelling pass costs when it is not fused into the rollout.
-        rows = steps * num_envs  # iteration 0's states, as many as one iteration's
+        # labelling pass costs when it is not fused into the rollout (here the
+        # demonstrations' states, as many as one iteration's).
         observation = Observation(
-            state.buffer.obs[:rows], state.buffer.privileged[:rows]
+            state.buffer.obs[:num_rows], state.buffer.privileged[:num_rows]
         )
-        action, _, _ = expert.step(expert.init(key, (rows,)), observation, key)
+        action, _, _ = expert.step(expert.init(key, (num_rows,)), observation, key)
         return action
 
     def refit(state, key):
-        return aggregate.refit(
-            learner,
+        return updates.scan_updates(
+            learner.update,
             state.train_state,
-            state.buffer,
+            lambda key: buffer_lib.sample(state.buffer, key, 256),
             key,
-            num_updates=refit_updates,
-            batch_size=256,
+            settings.refit_updates,
         )
 
     def iteration(state, key):
@@ -149,24 +151,18 @@ def dagger_programs(env, expert, num_envs, steps, refit_updates):
     return trainer, state, programs
 
 
-def dagger_rows(task: str) -> dict:
+def dagger_row(task: str, settings: Settings) -> dict:
     """The iteration against the sum of its parts, and S seeds against one."""
     env = envs.make(task)
-    expert = experts.make(env)
-    num_envs, steps, refit_updates = FLAGS.num_envs, FLAGS.steps, FLAGS.refit_updates
-    trainer, state, programs = dagger_programs(
-        env, expert, num_envs, steps, refit_updates
-    )
-    parts = common.time_paired(
-        programs,
-        lambda i: (state, jax.random.key(1000 + i)),
-        min_calls=FLAGS.min_calls,
-        min_time_s=FLAGS.min_time_s,
+    trainer, state, programs = dagger_programs(env, experts.make(env), settings)
+    quick = dict(min_calls=settings.min_calls, min_time_s=settings.min_time_s)
+    parts = timing.time_paired(
+        programs, lambda i: (state, jax.random.key(1000 + i)), **quick
     )
     sum_of_parts = sum(
         parts[name]["run_s"] for name in ("rollout_with_labels", "refit")
     )
-    seeds = FLAGS.seeds
+    seeds = settings.seeds
 
     def one_seed(state, stacked, key):
         del stacked
@@ -180,17 +176,16 @@ def dagger_rows(task: str) -> dict:
         )
 
     stacked = jax.tree.map(lambda x: jnp.stack([x] * seeds), state)
-    seeded = common.time_paired(
+    seeded = timing.time_paired(
         {"one_seed": jax.jit(one_seed), "many_seeds": jax.jit(many_seeds)},
         lambda i: (state, stacked, jax.random.key(2000 + i)),
-        min_calls=FLAGS.min_calls,
-        min_time_s=FLAGS.min_time_s,
+        **quick,
     )
     return {
         "task": task,
-        "num_envs": num_envs,
-        "steps_per_iteration": steps,
-        "refit_updates": refit_updates,
+        "num_envs": settings.num_envs,
+        "steps_per_iteration": settings.steps,
+        "refit_updates": settings.refit_updates,
         "parts": parts,
         "iteration_over_parts": parts["iteration"]["run_s"] / sum_of_parts,
         "iterations_per_s": 1.0 / parts["iteration"]["run_s"],
@@ -200,44 +195,43 @@ def dagger_rows(task: str) -> dict:
     }
 
 
-def _format(bc_table: list[dict], dagger_row: dict, info: dict) -> str:
+def _format(bc_table: list[dict], row: dict, info: dict) -> str:
+    programs = {**row["parts"], **row["seed_timing"]}
     lines = [
         ilax.metrics.markdown_table(
             [
-                [
-                    r["batch_size"],
-                    f"{r['updates_per_s']:,.0f}",
-                    f"{r['samples_per_s']:,.0f}",
-                    f"{r['compile_s']:.1f}",
-                ]
+                {
+                    "BC batch size": r["batch_size"],
+                    "updates/s": f"{r['updates_per_s']:,.0f}",
+                    "samples/s": f"{r['samples_per_s']:,.0f}",
+                    "compile s": f"{r['compile_s']:.1f}",
+                }
                 for r in bc_table
-            ],
-            ["BC batch size", "updates/s", "samples/s", "compile s"],
+            ]
         ),
         "",
         ilax.metrics.markdown_table(
             [
-                [name, f"{t['run_s']:.4f}", f"{t['compile_s']:.1f}"]
-                for name, t in dagger_row["parts"].items()
+                {
+                    "DAgger program": name,
+                    "run s (median)": f"{t['run_s']:.4f}",
+                    "compile s": f"{t['compile_s']:.1f}",
+                }
+                for name, t in programs.items()
             ]
-            + [
-                [name, f"{t['run_s']:.4f}", f"{t['compile_s']:.1f}"]
-                for name, t in dagger_row["seed_timing"].items()
-            ],
-            ["DAgger program", "run s (median)", "compile s"],
         ),
         "",
-        f"DAgger on {dagger_row['task']}: {dagger_row['num_envs']} environments x "
-        f"{dagger_row['steps_per_iteration']} steps per iteration, "
-        f"{dagger_row['refit_updates']} updates of batch 256 per refit: "
-        f"**{dagger_row['iterations_per_s']:.2f} iterations/s**. "
+        f"DAgger on {row['task']}: {row['num_envs']} environments x "
+        f"{row['steps_per_iteration']} steps per iteration, "
+        f"{row['refit_updates']} updates of batch 256 per refit: "
+        f"**{row['iterations_per_s']:.2f} iterations/s**. "
         f"One jitted iteration over its parts timed alone (rollout with expert "
-        f"labels + refit): **{dagger_row['iteration_over_parts']:.2f}x** "
-        f"(floor: at most 1.2x). {dagger_row['seeds']} seeds vmapped over one "
-        f"seed: **{dagger_row['seeds_over_one']:.2f}x** time "
-        f"(sequential would be {dagger_row['seeds']}x).",
+        f"labels + refit): **{row['iteration_over_parts']:.2f}x** "
+        f"(floor: at most 1.2x). {row['seeds']} seeds vmapped over one "
+        f"seed: **{row['seeds_over_one']:.2f}x** time "
+        f"(sequential would be {row['seeds']}x).",
         "",
-        f"Hardware: {common.hardware_line(info)}.",
+        f"Hardware: {scripts.hardware_line(info)}.",
     ]
     return "\n".join(lines)
 
@@ -245,32 +239,28 @@ def _format(bc_table: list[dict], dagger_row: dict, info: dict) -> str:
 def main(argv):
     """Times BC updates and DAgger iterations; writes results and BENCHMARKS.md."""
     del argv
-    common.setup_jax()
-    info = common.environment_info()
-    env = envs.make("kart_track")
-    bc_table = bc_rows(env.observation_size, env.action_size)
-    dagger_row = dagger_rows("kart_track")
-    table = _format(bc_table, dagger_row, info)
+    settings, out_dir, benchmarks_md = scripts.parsed()
+    scripts.setup_jax()
+    info = scripts.environment_info()
+    bc_table = bc_rows(envs.make("kart_track"), settings)
+    row = dagger_row("kart_track", settings)
     record = {
         "benchmark": "learner_throughput",
         "environment": info,
-        "settings": {
-            "bc_updates_per_call": FLAGS.updates,
-            "learner": str(_LEARNER),
-        },
+        "settings": {**dataclasses.asdict(settings), "learner": LEARNER},
         "bc": bc_table,
-        "dagger": dagger_row,
+        "dagger": row,
     }
-    common.publish(
+    scripts.publish(
         "learner_throughput",
         "Learner throughput",
         record,
-        table,
-        out_dir=FLAGS.out_dir,
-        benchmarks_md=FLAGS.benchmarks_md,
+        _format(bc_table, row, info),
+        out_dir=out_dir,
+        benchmarks_md=benchmarks_md,
     )
 
 
 if __name__ == "__main__":
-    define_flags()
+    scripts.define_flags("learner_throughput", Settings(), benchmark=True)
     app.run(main)

@@ -9,62 +9,56 @@ over all-threads ratio of steps per second, and each setting's median
 ilax/bare ratio (itself paired within its run).
 
   python -m benchmarks.thread_comparison                  # CPU defaults
-  python -m benchmarks.thread_comparison --tasks=hopper --batch_sizes=1 --rounds=6
+  python -m benchmarks.thread_comparison --settings.tasks=hopper \
+      --settings.batch_sizes=1 --settings.rounds=6
 
 Writes results/env_throughput_cpu_threads/ and its BENCHMARKS.md section.
 """
 
+import dataclasses
 import json
-import os
 import pathlib
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from absl import app, flags
+from absl import app
 
 import ilax.metrics
 import ilax.platform
-from benchmarks import common
-
-FLAGS = flags.FLAGS
+from ilax import scripts
 
 
-def define_flags() -> None:
-    """Defines the command line's flags, only when run as a script.
+@dataclasses.dataclass(kw_only=True)
+class Settings(scripts.RunSettings):
+    """What env_throughput times in each process, and how often."""
 
-    The names are env_throughput's, and both modules may share a process.
-    """
-    flags.DEFINE_list("tasks", ["pendulum", "halfcheetah"], "Tasks to time.")
-    flags.DEFINE_list("batch_sizes", ["1", "16"], "Batch sizes.")
-    flags.DEFINE_integer("rounds", 4, "Rounds; each runs both settings.")
-    flags.DEFINE_integer(
-        "min_calls", 3, "Timed calls per program and run (env_throughput's)."
-    )
-    flags.DEFINE_string(
-        "out_dir",
-        str(common.ROOT / "results" / "env_throughput_cpu_threads"),
-        "Results directory.",
-    )
-    flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")
+    tasks: tuple[str, ...] = ("pendulum", "halfcheetah")
+    """Tasks to time."""
+    batch_sizes: tuple[int, ...] = (1, 16)
+    """Batch sizes."""
+    rounds: int = 4
+    """Rounds; each runs both settings."""
+    min_calls: int = 3
+    """Timed calls per program and run (env_throughput's)."""
 
 
-def run_env_throughput(threads: int, scratch: pathlib.Path) -> dict:
+def run_env_throughput(settings: Settings, threads: int, scratch: pathlib.Path):
     """One env_throughput run pinned to `threads` cores; its results.json."""
     out = scratch / f"threads_{threads}"
     command = [
         sys.executable,
         "-m",
         "benchmarks.env_throughput",
-        f"--tasks={','.join(FLAGS.tasks)}",
-        f"--batch_sizes={','.join(FLAGS.batch_sizes)}",
-        f"--min_calls={FLAGS.min_calls}",
-        f"--cpu_threads={threads}",
+        f"--settings.tasks={','.join(settings.tasks)}",
+        f"--settings.batch_sizes={','.join(map(str, settings.batch_sizes))}",
+        f"--settings.min_calls={settings.min_calls}",
+        f"--settings.cpu_threads={threads}",
         f"--out_dir={out}",
         "--nobenchmarks_md",
     ]
-    subprocess.run(command, check=True, cwd=common.ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return json.loads((out / "results.json").read_text())
 
 
@@ -138,54 +132,50 @@ def format_table(rows: list[dict], few: int, every: int) -> str:
 
 def main(argv):
     del argv
+    settings, out_dir, benchmarks_md = scripts.parsed()
     every = ilax.platform.cpu_threads()
     if every < 2:
         raise app.UsageError(f"needs at least 2 cores to compare; this has {every}")
-    info = common.environment_info()
+    info = scripts.environment_info()
     rounds = []
     with tempfile.TemporaryDirectory() as scratch:
-        for i in range(FLAGS.rounds):
+        for i in range(settings.rounds):
             order = (1, every) if i % 2 == 0 else (every, 1)
-            runs = {t: run_env_throughput(t, pathlib.Path(scratch)) for t in order}
+            runs = {
+                t: run_env_throughput(settings, t, pathlib.Path(scratch)) for t in order
+            }
             rounds.append((runs[1], runs[every]))
-            print(f"round {i + 1}/{FLAGS.rounds} done", flush=True)
+            print(f"round {i + 1}/{settings.rounds} done", flush=True)
     rows = pair_rounds(rounds)
     table = (
-        f"Hardware: {common.hardware_line(info)}; commit {info['commit']}.\n\n"
+        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
         + format_table(rows, 1, every)
     )
     record = {
         "benchmark": "thread_comparison",
         "environment": info,
-        "settings": {
-            "tasks": FLAGS.tasks,
-            "batch_sizes": [int(b) for b in FLAGS.batch_sizes],
-            "rounds": FLAGS.rounds,
-            "min_calls": FLAGS.min_calls,
-            "threads": [1, every],
-        },
+        "settings": {**dataclasses.asdict(settings), "threads": [1, every]},
         "rows": rows,
         "runs": [{"one_thread": a, "all_threads": b} for a, b in rounds],
     }
-    common.write_results(FLAGS.out_dir, record, table)
-    print("\n" + table)
-    if FLAGS.benchmarks_md:
-        section = "\n".join(
-            [
-                "## Environment throughput: one XLA thread or all (cpu)",
-                "",
-                f"`python -m benchmarks.thread_comparison`: `env_throughput` in "
-                f"separate processes pinned to 1 and to {every} cores, alternating "
-                f"for {FLAGS.rounds} rounds; speed-ups are medians of per-round "
-                f"ratios, ilax/bare the median of each setting's paired ratios. "
-                f"Files: `{os.path.relpath(FLAGS.out_dir, common.ROOT)}/`.",
-                "",
-                table,
-            ]
-        )
-        common.update_benchmarks_md("env_threads_cpu", section)
+    intro = (
+        f": `env_throughput` in separate processes pinned to 1 and to {every} "
+        f"cores, alternating for {settings.rounds} rounds; speed-ups are medians "
+        "of per-round ratios, ilax/bare the median of each setting's paired ratios."
+    )
+    scripts.publish(
+        "thread_comparison",
+        "Environment throughput: one XLA thread or all (cpu)",
+        record,
+        table,
+        out_dir=out_dir or pathlib.Path("results/env_throughput_cpu_threads"),
+        benchmarks_md=benchmarks_md,
+        intro=intro,
+        per_backend=False,
+        section="env_threads_cpu",
+    )
 
 
 if __name__ == "__main__":
-    define_flags()
+    scripts.define_flags("thread_comparison", Settings(), benchmark=True)
     app.run(main)

@@ -177,8 +177,10 @@ def main(argv):
     widths = "x".join(map(str, settings.hidden_sizes))
     learner = f"MLP {widths} tanh" if settings.hidden_sizes else "linear"
     markdown = "\n\n".join(
-        [f"### {caption}\n\n" + metrics_lib.markdown_table(rows)
-         for caption, rows in tables.items()]
+        [
+            f"### {caption}\n\n" + metrics_lib.markdown_table(rows)
+            for caption, rows in tables.items()
+        ]
         + [
             f"Learner: {learner}, {settings.updates_per_iteration} Adam updates per "
             f"iteration; {settings.seeds} seeds per arm (mean [95% bootstrap CI]); "

@@ -40,37 +40,51 @@ def compile_and_run(fn: Callable, *args: Any) -> Timed:
 
 def time_paired(
     programs: dict[str, Callable],
-    make_args: Callable[[int], Sequence[Any]],
+    make_args: Callable[[int], Sequence[Any]] | dict[str, Callable[[int], Sequence]],
     *,
     min_calls: int = 5,
     max_calls: int = 50,
     min_time_s: float = 2.0,
-) -> dict[str, dict[str, float]]:
+    warm_up: int = 1,
+) -> dict[str, dict[str, Any]]:
     """Compiles several jitted programs, then times them in alternation.
 
     Calls go round by round (A, B, A, B...), alternating the order, so a
     slow spell of a shared or virtual machine hits every program alike, and
     each round gives one paired ratio. Rounds continue until every program
     ran `min_calls` times and the timed calls took `min_time_s` altogether,
-    or `max_calls` rounds. `make_args(i)` gives the arguments of round i
-    (round 0 compiles and warms up).
+    or `max_calls` rounds.
+
+    Args:
+      programs: name -> a `jax.jit` function.
+      make_args: `i -> arguments` of round i, shared by every program, or a
+        dict of one such function per program; round 0 compiles, and
+        `warm_up` untimed calls follow with its arguments.
+      min_calls: rounds at least.
+      max_calls: rounds at most.
+      min_time_s: timed seconds at least, all programs together.
+      warm_up: untimed calls after compiling.
 
     Returns:
-      Per program: `compile_s`, `run_s` (median), `run_min_s`, `calls`, and
+      Per program: `compile_s`, `run_s` (median), `run_min_s`, `calls`,
+      `times` (every timed call's seconds, in round order) and
       `ratio_to_<other>` (median over rounds of this program's speed over
       the other's, i.e. the other's time over this one's).
     """
+    if not isinstance(make_args, dict):
+        make_args = dict.fromkeys(programs, make_args)
     compiled = {}
     for name, fn in programs.items():
-        program, compile_s = compile_ahead(fn, *make_args(0))
-        jax.block_until_ready(program(*make_args(0)))
+        program, compile_s = compile_ahead(fn, *make_args[name](0))
+        for _ in range(warm_up):
+            jax.block_until_ready(program(*make_args[name](0)))
         compiled[name] = (program, compile_s)
     times: dict[str, list[float]] = {name: [] for name in programs}
     total = 0.0
     for i in range(max_calls):
-        args = make_args(i + 1)
         order = list(programs) if i % 2 == 0 else list(reversed(programs))
         for name in order:
+            args = make_args[name](i + 1)
             start = time.perf_counter()
             jax.block_until_ready(compiled[name][0](*args))
             elapsed = time.perf_counter() - start
@@ -85,9 +99,39 @@ def time_paired(
             "run_s": statistics.median(times[name]),
             "run_min_s": min(times[name]),
             "calls": len(times[name]),
+            "times": times[name],
         }
         for other in programs:
             if other != name:
-                ratios = [b / a for a, b in zip(times[name], times[other], strict=True)]
-                result[name][f"ratio_to_{other}"] = statistics.median(ratios)
+                result[name][f"ratio_to_{other}"] = paired_ratio(times, other, name)
     return result
+
+
+def paired_ratio(times: dict[str, list[float]], slow: str, fast: str) -> float:
+    """Median over rounds of `slow`'s time over `fast`'s.
+
+    That is how much faster `fast` ran, round by round.
+    """
+    return statistics.median(
+        a / b for a, b in zip(times[slow], times[fast], strict=True)
+    )
+
+
+def policy_step_latency_s(policy, observation, *, steps: int = 64) -> float:
+    """Mean seconds of one jitted `policy.step` over `steps` steps, warm.
+
+    The policy runs on the batch of `observation` (leading axes: its batch
+    shape) for `steps` consecutive steps with its own state carried, so a
+    chunked policy amortizes its predictions as it does in a rollout; the
+    first step (compilation) is not counted.
+    """
+    step = jax.jit(policy.step)
+    key = jax.random.key(0)
+    batch_shape = observation.obs.shape[:-1]
+    state = policy.init(key, batch_shape)
+    jax.block_until_ready(step(state, observation, key))
+    start = time.perf_counter()
+    for t in range(steps):
+        action, state, _ = step(state, observation, jax.random.fold_in(key, t))
+    jax.block_until_ready(action)
+    return (time.perf_counter() - start) / steps

@@ -1,7 +1,5 @@
 """Chunked policies: histories, receding horizon, temporal ensembling, episodes."""
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np

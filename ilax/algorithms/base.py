@@ -31,8 +31,10 @@ from ilax.types import Batch, Observation, Params, Policy
 
 @struct.dataclass
 class TrainState:
-    """Everything a learner needs to continue bit-identically (keys come from
-    the caller)."""
+    """Everything a learner needs to continue bit-identically.
+
+    Keys come from the caller.
+    """
 
     params: Params  # the trained networks; a dict by name where there are several
     opt_state: optax.OptState  # of `params` (a dict by name likewise)
@@ -229,8 +231,8 @@ def new_state(
       params: the freshly initialized parameters.
       optimizer: their optimizer.
       normalizer: from the learner's `fit_normalizer`.
-      state_class: `TrainState` or a subclass, whose extra fields are
-        `extra_fields`.
+      state_class: `TrainState` or a subclass.
+      **extra_fields: the subclass's own fields.
 
     Raises:
       ValueError: a normalizer of other widths than the learner's.

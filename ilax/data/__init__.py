@@ -1,6 +1,6 @@
 """Demonstrations: collection, the in-memory dataset, sampling and files."""
 
-from ilax.data.collect import collect, collect_trajectory
+from ilax.data.collect import collect, collect_successful, collect_trajectory
 from ilax.data.dataset import (
     Dataset,
     DatasetError,
@@ -20,6 +20,7 @@ __all__ = [
     "DatasetError",
     "Normalizer",
     "collect",
+    "collect_successful",
     "collect_trajectory",
     "denormalize",
     "episodes",

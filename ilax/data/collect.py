@@ -1,7 +1,8 @@
 """Demonstration collection: an expert (optionally noise-injected) in one jit.
 
 `collect` runs `num_episodes` environments in parallel for one episode each
-and packs the result into a `Dataset`. With `noise_std > 0` the executed
+and packs the result into a `Dataset`; `collect_successful` keeps only the
+episodes that succeeded. With `noise_std > 0` the executed
 actions are perturbed while the expert's clean actions are recorded as labels
 (DART's rule, Laskey et al. 2017).
 """
@@ -12,8 +13,9 @@ import jax
 import numpy as np
 
 from ilax import policies
-from ilax.data.dataset import Dataset, from_trajectory
+from ilax.data.dataset import Dataset, episodes, from_episodes, from_trajectory
 from ilax.envs.base import Env
+from ilax.metrics.episodes import first_episode
 from ilax.rollout import rollout
 from ilax.types import EpisodeLog, Policy, Trajectory
 
@@ -92,3 +94,49 @@ def collect(
         env, expert, key, noise, num_episodes=num_episodes, max_steps=max_steps
     )
     return from_trajectory(trajectory)
+
+
+def collect_successful(
+    env: Env,
+    expert: Policy,
+    key: jax.Array,
+    num_episodes: int,
+    *,
+    max_rounds: int = 10,
+) -> tuple[Dataset, dict[str, int]]:
+    """The first `num_episodes` episodes of `expert` that end in success.
+
+    Collects in rounds of `num_episodes` plus a margin (a tenth, at least 4),
+    round i with `fold_in(key, i)`, until enough episodes succeeded (the
+    task's `success` metric at the episode's end), keeping them in order.
+
+    Returns:
+      The dataset and `{"collected": episodes run, "failed": episodes
+      dropped as failures, "kept": num_episodes}`.
+
+    Raises:
+      RuntimeError: fewer than `num_episodes` successes after `max_rounds`.
+    """
+    kept, collected, failed = [], 0, 0
+    per_round = num_episodes + max(4, num_episodes // 10)
+    for index in range(max_rounds):
+        trajectory, log = collect_trajectory(
+            env,
+            expert,
+            jax.random.fold_in(key, index),
+            np.float32(0.0),
+            num_episodes=per_round,
+            max_steps=env.max_steps,
+        )
+        success = np.asarray(first_episode(log)["success"]) > 0.5
+        run = episodes(from_trajectory(trajectory))
+        kept += [episode for episode, ok in zip(run, success, strict=True) if ok]
+        collected += per_round
+        failed += int(np.sum(~success))
+        if len(kept) >= num_episodes:
+            info = {"collected": collected, "failed": failed, "kept": num_episodes}
+            return from_episodes(kept[:num_episodes]), info
+    raise RuntimeError(
+        f"collect_successful: {len(kept)} of {collected} episodes succeeded; "
+        f"{num_episodes} were asked for"
+    )

@@ -6,7 +6,7 @@ from ilax.metrics.episodes import (
     pooled_rate,
     summarize,
 )
-from ilax.metrics.plots import plot_curves
+from ilax.metrics.plots import plot_curves, plot_scatter_grid
 from ilax.metrics.sample_quality import (
     energy_distance,
     median_bandwidths,
@@ -15,6 +15,7 @@ from ilax.metrics.sample_quality import (
     mode_fractions,
     mode_mass,
     mode_switch_rate,
+    moment_matched_gaussian,
     off_mode_fraction,
     sliced_wasserstein,
 )
@@ -38,8 +39,10 @@ __all__ = [
     "mode_fractions",
     "mode_mass",
     "mode_switch_rate",
+    "moment_matched_gaussian",
     "off_mode_fraction",
     "plot_curves",
+    "plot_scatter_grid",
     "pooled_rate",
     "sliced_wasserstein",
     "summarize",

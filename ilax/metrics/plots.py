@@ -1,4 +1,4 @@
-"""Learning curves over seeds as PNG files (results/<name>/*.png).
+"""Learning curves over seeds and sample scatters as PNGs (results/<name>/*.png).
 
 Drawn off-screen on a bare `Figure` with the Agg canvas: no display, no
 pyplot state shared with the caller, and the same pixels for the same input.
@@ -99,5 +99,68 @@ def plot_curves(
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # No Software/date metadata, so the same curves give the same bytes.
+    figure.savefig(path, format="png", metadata={"Software": None})
+    return path
+
+
+def plot_scatter_grid(
+    grid: Mapping[str, Mapping[str, np.ndarray]],
+    path: str | os.PathLike,
+    *,
+    max_points: int = 2000,
+    reference: str = "data",
+    cell_inches: float = 2.4,
+    dpi: int = 100,
+) -> pathlib.Path:
+    """Writes a grid of 2-D scatter plots to a PNG: rows, then their columns.
+
+    Args:
+      grid: row name -> column name -> points `[N, 2]` (columns in the order
+        of the first row; a missing cell stays empty). Every row's axes span
+        its `reference` column's points with a margin.
+      path: the PNG to write; missing parent folders are created.
+      max_points: points drawn per cell at most.
+      reference: the column drawn in black that sets each row's limits.
+      cell_inches: width and height of a cell.
+      dpi: pixels per inch.
+
+    Returns:
+      `path` as a `pathlib.Path`.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    columns = list(dict.fromkeys(c for row in grid.values() for c in row))
+    figure = Figure(
+        figsize=(cell_inches * len(columns), cell_inches * len(grid)),
+        dpi=dpi,
+        layout="constrained",
+    )
+    FigureCanvasAgg(figure)
+    axes_grid = figure.subplots(len(grid), len(columns), squeeze=False)
+    for row_index, (row, cells) in enumerate(grid.items()):
+        limits = np.asarray(cells[reference])
+        low, high = limits.min(axis=0), limits.max(axis=0)
+        margin = 0.15 * (high - low)
+        for column_index, column in enumerate(columns):
+            axes = axes_grid[row_index, column_index]
+            points = cells.get(column)
+            if points is not None:
+                points = np.asarray(points)[:max_points]
+                color = "black" if column == reference else f"C{column_index}"
+                axes.scatter(points[:, 0], points[:, 1], s=1, color=color, alpha=0.5)
+            axes.set(
+                xlim=(low[0] - margin[0], high[0] + margin[0]),
+                ylim=(low[1] - margin[1], high[1] + margin[1]),
+                xticks=[],
+                yticks=[],
+            )
+            axes.set_aspect("equal")
+            if row_index == 0:
+                axes.set_title(column, fontsize=9)
+            if column_index == 0:
+                axes.set_ylabel(row)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", metadata={"Software": None})
     return path

@@ -247,3 +247,18 @@ def mode_fractions(final_mode: jax.Array, num_modes: int) -> jax.Array:
         raise ValueError(f"mode_fractions: num_modes must be >= 1; got {num_modes!r}")
     hits = final_mode[:, None] == jnp.arange(num_modes)[None, :]
     return jnp.mean(hits, axis=0, dtype=jnp.float32)
+
+
+def moment_matched_gaussian(
+    points: jax.Array, key: jax.Array, num_samples: int
+) -> jax.Array:
+    """`[num_samples, D]` draws of the Gaussian with `points`' mean and covariance.
+
+    The reference of what a unimodal model can do: a multimodal set scores
+    far from it, a model that only matched the first two moments close.
+    """
+    mean = jnp.mean(points, axis=0)
+    centered = points - mean[None, :]
+    covariance = centered.T @ centered / (points.shape[0] - 1)
+    noise = jax.random.normal(key, (num_samples, points.shape[1]), jnp.float32)
+    return mean[None, :] + noise @ jnp.linalg.cholesky(covariance).T

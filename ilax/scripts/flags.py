@@ -92,7 +92,8 @@ def define_flags(
     flags.DEFINE_string(
         "out_dir",
         default,
-        "Results folder" + (" (default results/<name>_<backend>)." if benchmark else "."),
+        "Results folder"
+        + (" (default results/<name>_<backend>)." if benchmark else "."),
     )
     if benchmark:
         flags.DEFINE_bool("benchmarks_md", True, "Rewrite BENCHMARKS.md's section.")

@@ -24,8 +24,11 @@ BENCHMARKS_MD = pathlib.Path("BENCHMARKS.md")
 
 
 def to_json(value: Any) -> Any:
-    """`value` as plain JSON: arrays as lists, NaN and inf as None, dataclasses
-    and NamedTuples as dicts, tuples as lists."""
+    """`value` as plain JSON.
+
+    Arrays become lists, NaN and inf None, dataclasses and NamedTuples dicts,
+    tuples lists.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_json(dataclasses.asdict(value))
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
@@ -110,27 +113,44 @@ def publish(
     record: dict[str, Any],
     markdown: str,
     *,
-    out_dir: str | None = None,
+    out_dir: str | os.PathLike | None = None,
     benchmarks_md: bool = True,
     tables: Mapping[str, metrics_lib.Table | Sequence] | None = None,
+    intro: str = "",
+    per_backend: bool = True,
+    section: str | None = None,
 ) -> pathlib.Path:
-    """A benchmark's results: `results/<name>_<backend>/`, printed, BENCHMARKS.md.
+    """A benchmark's results: its folder, the table printed, BENCHMARKS.md.
 
-    `name` is the script's module name under `benchmarks/`; the folder and
-    the BENCHMARKS.md section carry the backend, so CPU and GPU figures of
-    one benchmark live side by side.
+    Args:
+      name: the script's module name under `benchmarks/`.
+      title: the section's heading.
+      record: as for `write`.
+      markdown: the table(s) and notes.
+      out_dir: the folder; by default `results/<name>_<backend>` (or
+        `results/<name>` without `per_backend`).
+      benchmarks_md: rewrite the script's section of BENCHMARKS.md.
+      tables: as for `write`.
+      intro: what the section says before the table (how it was measured);
+        it starts with the command that made it.
+      per_backend: the folder, section and heading carry the backend, so CPU
+        and GPU figures of one benchmark live side by side.
+      section: the section's name in BENCHMARKS.md (by default the folder's).
     """
     backend = record["environment"]["backend"]
+    suffix = f"_{backend}" if per_backend else ""
     out = write(
-        out_dir or pathlib.Path("results") / f"{name}_{backend}",
+        out_dir or pathlib.Path("results") / f"{name}{suffix}",
         record,
         markdown,
         tables=tables,
     )
     print("\n" + markdown)
     if benchmarks_md:
+        heading = f"{title} ({backend})" if per_backend else title
+        command = f"`python -m benchmarks.{name}`"
         update_benchmarks_md(
-            f"{name}_{backend}",
-            f"## {title} ({backend})\n\n`python -m benchmarks.{name}`\n\n{markdown}",
+            section or f"{name}{suffix}",
+            f"## {heading}\n\n{command}{intro}\n\n{markdown}",
         )
     return out

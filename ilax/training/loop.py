@@ -47,7 +47,9 @@ RESUMABLE_FIELDS = ("config.rounds", "config.iterations")
 class NonFiniteError(RuntimeError):
     """A round produced non-finite values; its state was not saved."""
 
-    def __init__(self, message: str, *, round_number: int, seeds: list[int], checkpoint):
+    def __init__(
+        self, message: str, *, round_number: int, seeds: list[int], checkpoint
+    ):
         super().__init__(message)
         self.round_number = round_number
         self.seeds = seeds
@@ -206,7 +208,12 @@ def restore(
 
 
 def evaluate(
-    trainer: Trainer, state: Any, *, key: jax.Array, round_number: int, seed_offset: int = 0
+    trainer: Trainer,
+    state: Any,
+    *,
+    key: jax.Array,
+    round_number: int,
+    seed_offset: int = 0,
 ) -> tuple[dict[str, float], dict[str, list[float]]]:
     """`trainer.evaluate` on every seed of `state`, as `run` does after `round_number`.
 
@@ -331,7 +338,10 @@ def run(
                     if stop_on_nonfinite:
                         logging.error("%s", message)
                         raise NonFiniteError(
-                            message, round_number=round_number, seeds=bad, checkpoint=last
+                            message,
+                            round_number=round_number,
+                            seeds=bad,
+                            checkpoint=last,
                         )
                     logging.warning("%s", message)
                 if _due(round_number, eval_every, num_rounds):

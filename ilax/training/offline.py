@@ -187,7 +187,7 @@ def make_trainer_from_dataset(
     config: OfflineTrainConfig,
     env: Env,
     dataset: data_lib.Dataset,
-    make: LearnerFactory,
+    learner: Learner,
 ) -> Trainer:
     """The offline `Trainer` of a learner on a given dataset.
 
@@ -195,7 +195,8 @@ def make_trainer_from_dataset(
       config: data and schedule, `learner` and `chunk`.
       env: the task evaluations run on.
       dataset: the demonstrations.
-      make: the learner module's `make`.
+      learner: built for `config` on `env` (`build_learner`, or the
+        registry entry's `make_learner`).
 
     Raises:
       ValueError: an invalid config field, a batch larger than the dataset,
@@ -209,7 +210,6 @@ def make_trainer_from_dataset(
             f"the dataset ({dataset.num_steps} steps in {dataset.num_episodes} "
             "episodes)"
         )
-    learner = build_learner(config, env, make)
     normalizer = learner.fit_normalizer(training_view(dataset, chunk))
     eval_steps = config.eval_steps or env.max_steps
 
@@ -276,16 +276,19 @@ def make_trainer(
       DatasetError: an unreadable dataset.
     """
     config.check()
+    dataset = demonstrations(config, env, expert)
     return make_trainer_from_dataset(
-        config, env, demonstrations(config, env, expert), make
+        config, env, dataset, build_learner(config, env, make)
     )
 
 
 def algorithm(
     name: str, config_class: type[OfflineTrainConfig], make: LearnerFactory
 ) -> registry.Algorithm:
-    """The registry entry of an offline algorithm: `make`'s learner, trained
-    offline on configs of `config_class`."""
+    """The registry entry of an offline algorithm.
+
+    `make`'s learner, trained offline on configs of `config_class`.
+    """
     return registry.Algorithm(
         name=name,
         config_class=config_class,

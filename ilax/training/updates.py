@@ -54,9 +54,7 @@ def scan_updates(
         key_batch, key_update = jax.random.split(jax.random.fold_in(key, index))
         return update(state, sample(key_batch), key_update)
 
-    return jax.lax.scan(
-        one_update, state, jnp.arange(num_updates, dtype=jnp.uint32)
-    )
+    return jax.lax.scan(one_update, state, jnp.arange(num_updates, dtype=jnp.uint32))
 
 
 def summarize(metrics: Metrics) -> Metrics:

@@ -81,7 +81,8 @@ def test_check_finite_reads_only_the_input_field_and_actions():
     nan_privileged = batch._replace(privileged=batch.privileged.at[0, 0].set(jnp.nan))
     checks.check_finite(nan_privileged, owner="X", input_field="obs")
     with pytest.raises(
-        ValueError, match=r"X fit_normalizer: field 'privileged' holds 1 non-finite.*\(0, 0\)"
+        ValueError,
+        match=r"X fit_normalizer: field 'privileged' holds 1 non-finite.*\(0, 0\)",
     ):
         checks.check_finite(nan_privileged, owner="X", input_field="privileged")
 

@@ -170,7 +170,9 @@ def test_init_and_update_are_pure_and_do_not_retrace(name):
 def test_vmap_over_four_seeds_equals_a_loop(name):
     c = case(name)
     keys = jax.random.split(jax.random.key(3), 4)
-    batches = jax.tree.map(lambda *xs: jnp.stack(xs), *[stacked(c, s) for s in range(4)])
+    batches = jax.tree.map(
+        lambda *xs: jnp.stack(xs), *[stacked(c, s) for s in range(4)]
+    )
     together = jax.jit(jax.vmap(c.init_and_update))(keys, batches)
     keys = jax.random.split(jax.random.key(3), 4)  # the same keys, unconsumed
     rows = random_batch(c, seed=-2, rows=6)
@@ -210,7 +212,9 @@ def test_a_non_finite_step_keeps_the_parameters_and_reports_it(name, field):
     batch = random_batch(c, 2)
     attribute = c.config.learner.input if field == "input" else "action"
     poisoned = getattr(batch, attribute).at[3, 0].set(jnp.nan)
-    new, metrics = update(state, batch._replace(**{attribute: poisoned}), jax.random.key(5))
+    new, metrics = update(
+        state, batch._replace(**{attribute: poisoned}), jax.random.key(5)
+    )
     assert float(metrics["train/nonfinite"]) == 1.0
     chex.assert_trees_all_equal(new.params, state.params)
     chex.assert_trees_all_equal(new.opt_state, state.opt_state)
@@ -238,7 +242,9 @@ def test_non_finite_training_data_is_refused_naming_the_field(name):
     c = case(name)
     batch = random_batch(c, 4)
     action = batch.action.at[5, 0].set(jnp.inf)
-    with pytest.raises(ValueError, match=r"field 'action' holds 1 non-finite.*\(5, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"field 'action' holds 1 non-finite.*\(5, 0\)"
+    ):
         c.learner.fit_normalizer(batch._replace(action=action))
 
 
@@ -264,7 +270,9 @@ def test_a_checkpoint_round_trip_restores_the_state_exactly(name, tmp_path):
 def test_the_policy_acts_on_a_batch_of_environments_with_their_own_state(name):
     c = case(name)
     trainer = c.algorithm.make_trainer(c.config, c.env, expert())
-    state, metrics = jax.jit(trainer.step)(jax.jit(trainer.init)(jax.random.key(10)), trainer.data)
+    state, metrics = jax.jit(trainer.step)(
+        jax.jit(trainer.init)(jax.random.key(10)), trainer.data
+    )
     assert float(metrics["train/nonfinite"]) == 0.0
     policy = trainer.policy(state)
     batch_shape = (5,)
@@ -274,11 +282,15 @@ def test_the_policy_acts_on_a_batch_of_environments_with_their_own_state(name):
     step = jax.jit(max_one_trace(policy.step, name))
     for t in range(3):
         obs = jax.random.normal(jax.random.key(20 + t), batch_shape + (3,))
-        action, new_state, extras = step(policy_state, Observation(obs, obs), jax.random.key(30 + t))
+        action, new_state, extras = step(
+            policy_state, Observation(obs, obs), jax.random.key(30 + t)
+        )
         assert action.shape == batch_shape + (c.env.action_size,)
         assert np.all(np.isfinite(action))
         chex.assert_trees_all_equal_shapes_and_dtypes(new_state, policy_state)
         policy_state = new_state
     evaluation = jax.jit(trainer.evaluate)(state, jax.random.key(12))
-    assert float(evaluation["eval/num_episodes"]) >= 3  # 3 envs x 12 steps, episodes <= 10
+    assert (
+        float(evaluation["eval/num_episodes"]) >= 3
+    )  # 3 envs x 12 steps, episodes <= 10
     assert np.isfinite(float(evaluation["eval/return"]))

@@ -145,9 +145,7 @@ def test_dart_noise_rules(env, expert):
     fixed = dart.make_trainer(
         dart.DartConfig(noise_rule="fixed", noise_std=0.3, **SMALL), env, expert
     )
-    _, metrics = jax.jit(functools.partial(seeds.run_rounds, fixed))(
-        jax.random.key(3)
-    )
+    _, metrics = jax.jit(functools.partial(seeds.run_rounds, fixed))(jax.random.key(3))
     # The demonstrations are the clean expert; every collection is noisy.
     np.testing.assert_allclose(metrics["dart/noise_std"], [0.3, 0.3, 0.3])
 

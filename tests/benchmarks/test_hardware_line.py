@@ -1,6 +1,6 @@
 """The hardware line of result tables names a thread limit, and only then."""
 
-from benchmarks import common
+from ilax.scripts import provenance as common
 
 _CPU = {
     "backend": "cpu",

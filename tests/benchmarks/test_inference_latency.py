@@ -1,26 +1,30 @@
-"""The inference-latency benchmark in miniature: one family, a few calls."""
+"""The inference-latency benchmark in miniature: a few families, a few calls."""
+
+import dataclasses
 
 import pytest
 
-from benchmarks import inference_latency, roofline
+from benchmarks import families, inference_latency, roofline
+from ilax import envs
+from ilax.chunking import ChunkConfig
+
+QUICK = inference_latency.Settings(
+    latency_calls=3,
+    latency_time_s=0.0,
+    batch_size=8,
+    throughput_calls=2,
+    throughput_time_s=0.0,
+)
 
 
-def test_measure_one_family_with_a_missing_optional_one():
-    missing = inference_latency.Family(
-        "nowhere", "ilax.algorithms.no_such_learner", lambda m: None, optional=True
-    )
-    measured = inference_latency.measure(
-        (inference_latency.FAMILIES[0], missing),
-        4,
-        2,
-        latency_rounds=3,
-        latency_time_s=0.0,
-        batch_size=8,
-        throughput_calls=2,
-        throughput_time_s=0.0,
-    )
+@pytest.fixture(scope="module")
+def env():
+    return envs.make("two_ways")  # observation 4, action 2
+
+
+def test_measure_one_family(env):
+    measured = inference_latency.measure(families.FAMILIES[:1], env, QUICK)
     assert list(measured["rows"]) == ["BC-MSE"]
-    assert "nowhere" in measured["skipped"]
     row = measured["rows"]["BC-MSE"]
     assert row["latency_calls"] == 3 and row["batch_calls"] == 2
     assert 0 < row["latency_median_s"] <= row["latency_p90_s"]
@@ -39,21 +43,16 @@ def test_measure_one_family_with_a_missing_optional_one():
     assert inference_latency.ddpm_over_ddim(measured) is None
 
 
-def test_a_chunk_family_counts_its_executed_actions():
-    plain = inference_latency.FAMILIES[0]
-    chunked = plain._replace(
-        name="BC chunk", obs_horizon=2, prediction_horizon=4, executed=4
+def test_a_chunk_family_counts_its_executed_actions(env):
+    plain = families.FAMILIES[0]
+    chunked = families.Family(
+        "BC chunk",
+        dataclasses.replace(
+            plain.config,
+            chunk=ChunkConfig(obs_horizon=2, prediction_horizon=4, action_horizon=4),
+        ),
     )
-    measured = inference_latency.measure(
-        (plain, chunked),
-        4,
-        2,
-        latency_rounds=3,
-        latency_time_s=0.0,
-        batch_size=8,
-        throughput_calls=2,
-        throughput_time_s=0.0,
-    )
+    measured = inference_latency.measure((plain, chunked), env, QUICK)
     row = measured["rows"]["BC chunk"]
     assert row["executed_per_call"] == 4
     assert measured["rows"]["BC-MSE"]["executed_per_call"] == 1
@@ -61,3 +60,13 @@ def test_a_chunk_family_counts_its_executed_actions():
     per_call = 2 * (8 * 64 + 64 * 64 + 64 * 8)
     assert per_call / 4 <= row["batch_flops_per_action"] < per_call / 2
     assert row["network"] == "MLP 64x64"
+
+
+def test_every_family_is_a_registered_config_and_samplers_share_params():
+    names = [family.name for family in families.FAMILIES]
+    for family in families.FAMILIES:
+        assert family.params_from is None or names.index(family.params_from) < (
+            names.index(family.name)
+        )
+    ensembling = families.FAMILIES[names.index("ACT k=20 ensembling")]
+    assert ensembling.executed == 1 and ensembling.chunk.prediction_horizon == 20

@@ -105,6 +105,6 @@ def make_bc(num_rounds: int = 4, **overrides) -> Trainer:
         eval_steps=12,
     )
     config = bc.BCTrainConfig(**{**settings, **overrides})
-    return offline.make_trainer_from_dataset(
-        config, TimeLimit(CountdownEnv(), 10), synthetic_dataset(), bc.make
-    )
+    env = TimeLimit(CountdownEnv(), 10)
+    learner = offline.build_learner(config, env, bc.make)
+    return offline.make_trainer_from_dataset(config, env, synthetic_dataset(), learner)

@@ -9,8 +9,7 @@ import jax
 import pytest
 
 from ilax import train as cli
-from ilax.algorithms.bc import BCConfig
-from ilax.algorithms.bc import BCTrainConfig
+from ilax.algorithms.bc import BCConfig, BCTrainConfig
 from ilax.training import checkpoints
 from tests.training.test_loop import ROOT, read_jsonl
 

@@ -171,9 +171,7 @@ def test_missing_tensorboard_writer_is_announced(key, caplog):
         pytest.skip("tensorboardX is installed")
     except ImportError:
         pass
-    run(
-        fake_trainer.make(num_rounds=1), key=key, tensorboard_dir="tb", progress=False
-    )
+    run(fake_trainer.make(num_rounds=1), key=key, tensorboard_dir="tb", progress=False)
     assert "tensorboard_dir=tb ignored" in caplog.text
 
 

@@ -95,9 +95,9 @@ def chunked_config(config, **fields):
 )
 def test_learners_train_and_act_with_histories_and_chunks(module, learner, env, key):
     config = chunked_config(module.ALGORITHM.default_config(), learner=learner)
-    trainer = offline.make_trainer_from_dataset(
-        config, env, fake_trainer.synthetic_dataset(), module.make
-    )
+    learner = offline.build_learner(config, env, module.make)
+    dataset = fake_trainer.synthetic_dataset()
+    trainer = offline.make_trainer_from_dataset(config, env, dataset, learner)
     _, history = run(trainer, key=key, num_seeds=2, eval_every=2, progress=False)
     last = history[-1]["metrics"]
     assert last["train/nonfinite"] == 0
@@ -116,9 +116,9 @@ def test_chunk_element_zero_is_the_label_of_the_current_step(env, key):
         updates_per_round=400,
         rounds=1,
     )
-    trainer = offline.make_trainer_from_dataset(
-        config, env, fake_trainer.synthetic_dataset(), bc.make
-    )
+    learner = offline.build_learner(config, env, bc.make)
+    dataset = fake_trainer.synthetic_dataset()
+    trainer = offline.make_trainer_from_dataset(config, env, dataset, learner)
     state, _ = run(trainer, key=key, num_seeds=1, eval_every=0, progress=False)
     policy = trainer.policy(jax.tree.map(lambda x: x[0], state))
     obs = np.random.default_rng(1).normal(size=(256, 3)).astype(np.float32)

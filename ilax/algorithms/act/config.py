@@ -28,6 +28,7 @@ class ACTConfig(LearnerConfig):
     fields (`input`, `normalize`, `min_std`) are `LearnerConfig`'s; each
     chunk position of each action dimension gets its own statistics.
     """
+
     latent_size: int = 32
     """Width of the style latent z (ACT: 32); z = 0 at test time."""
     model_size: int = 128

@@ -169,9 +169,7 @@ def make(
         base.check_batch(spec, batch, "update")
         if config.mask_padding:
             checks.check_action_mask(batch, owner="act", chunk_size=k, where="update")
-        return optim.guarded_update(
-            optimizer, loss_fn, state, batch, key, family="act"
-        )
+        return optim.guarded_update(optimizer, loss_fn, state, batch, key, family="act")
 
     def make_policy(state: base.TrainState) -> Policy:
         def act(cond: jax.Array, key: jax.Array) -> jax.Array:

@@ -26,6 +26,7 @@ from ilax.networks import (
 )
 from ilax.types import Batch, Learner, Metrics, Params, Policy
 
+
 def _network(config: BCConfig, observation_size: int, action_size: int) -> Network:
     layers = {
         "hidden_sizes": tuple(config.hidden_sizes),

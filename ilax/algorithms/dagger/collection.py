@@ -54,7 +54,9 @@ def beta_mixture(expert: Policy, learner: Policy, expert_probability) -> Policy:
     return Policy(init=init, step=step)
 
 
-def collection_rule(config: DaggerConfig, expert: Policy, learner, env) -> CollectionRule:
+def collection_rule(
+    config: DaggerConfig, expert: Policy, learner, env
+) -> CollectionRule:
     """DAgger's rule: the beta-mixture of the config's schedule; no state."""
     del learner, env  # the learner acts through the policy it is given
 

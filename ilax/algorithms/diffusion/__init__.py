@@ -26,7 +26,6 @@ from ilax.algorithms.diffusion.schedule import (
     from_betas,
     linear_schedule,
 )
-
 from ilax.training import offline
 
 ALGORITHM = registry.register(

@@ -87,7 +87,11 @@ def make_denoiser(
 
 
 def make(
-    config: DiffusionConfig, *, observation_size: int, action_size: int, horizon: int = 1
+    config: DiffusionConfig,
+    *,
+    observation_size: int,
+    action_size: int,
+    horizon: int = 1,
 ) -> Learner:
     """The conditional DDPM learner (see the module docstring).
 
@@ -154,7 +158,13 @@ def make(
     ) -> tuple[DiffusionState, Metrics]:
         base.check_batch(spec, batch, "update")
         return optim.guarded_update(
-            optimizer, loss_fn, state, batch, key, family="diffusion", also_update=average
+            optimizer,
+            loss_fn,
+            state,
+            batch,
+            key,
+            family="diffusion",
+            also_update=average,
         )
 
     def make_policy(state: DiffusionState) -> Policy:

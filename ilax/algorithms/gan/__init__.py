@@ -14,7 +14,6 @@ from ilax.algorithms.gan.losses import (
     minimax_generator_loss,
     non_saturating_generator_loss,
 )
-
 from ilax.training import offline
 
 ALGORITHM = registry.register(offline.algorithm("gan", GANTrainConfig, make))

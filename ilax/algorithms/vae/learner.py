@@ -91,9 +91,7 @@ def make(
         state: base.TrainState, batch: Batch, key: jax.Array
     ) -> tuple[base.TrainState, Metrics]:
         base.check_batch(spec, batch, "update")
-        return optim.guarded_update(
-            optimizer, loss_fn, state, batch, key, family="vae"
-        )
+        return optim.guarded_update(optimizer, loss_fn, state, batch, key, family="vae")
 
     def make_policy(state: base.TrainState) -> Policy:
         def act(cond: jax.Array, key: jax.Array) -> jax.Array:
