@@ -45,7 +45,7 @@ benchmarks: $(STAMP)
 
 experiments: $(STAMP)
 	$(BIN)/python -m experiments.compounding_error --settings.tasks=kart_track \
-		--settings.hidden_sizes= --out_dir=results/compounding_error_linear
+		--settings.hidden_sizes= --settings.seeds=20 --out_dir=results/compounding_error_linear
 	$(BIN)/python -m experiments.compounding_error
 	$(BIN)/python -m experiments.generative_2d
 

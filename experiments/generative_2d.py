@@ -32,7 +32,7 @@ from absl import app
 
 from ilax import metrics as metrics_lib
 from ilax import scripts, timing
-from ilax.algorithms import diffusion, gan, vae
+from ilax.algorithms import diffusion, gan, registry, vae
 from ilax.data import toy2d
 from ilax.training import updates
 from ilax.types import Batch, Observation
@@ -85,7 +85,7 @@ def families(hidden_sizes: tuple[int, ...]) -> dict[str, object]:
     }
 
 
-MAKES = {"diffusion": diffusion.make, "cvae": vae.make, "gan": gan.make}
+FAMILIES = ("diffusion", "cvae", "gan")  # in table order; the index seeds each
 DDIM_CLIPPED = "diffusion DDIM-10, x0 clipped"
 # Every method in table order (the index seeds its samples), and its family.
 METHODS = ("diffusion DDPM-100", "diffusion DDIM-10", DDIM_CLIPPED, "CVAE", "GAN")
@@ -111,9 +111,10 @@ def methods(trained: dict[str, object]) -> dict[str, tuple[str, object]]:
     return table
 
 
-def make_learner(family: str, config):
-    """A family's learner over 2-D samples conditioned on a constant obs."""
-    return MAKES[family](config, observation_size=CONDITION_SIZE, action_size=2)
+def make_learner(config):
+    """The config's learner over 2-D samples conditioned on a constant obs."""
+    make = registry.learner_factory(config)
+    return make(config, observation_size=CONDITION_SIZE, action_size=2)
 
 
 def as_batch(points: jax.Array) -> Batch:
@@ -190,9 +191,9 @@ def run_dataset(
     trained = trained or families(tuple(settings.hidden_sizes))
     samples, timings, train_summary = {}, {}, {}
     for family, config in trained.items():
-        index = list(MAKES).index(family)
+        index = FAMILIES.index(family)
         key_train, key_sample = jax.random.split(jax.random.fold_in(key_seeds, index))
-        learner = make_learner(family, config)
+        learner = make_learner(config)
 
         def fit(points, key, learner=learner):
             return updates.fit(
@@ -214,9 +215,7 @@ def run_dataset(
         for method, (owner, sampler) in methods(trained).items():
             if owner == family:
                 m_index = METHODS.index(method)
-                draw = functools.partial(
-                    sample, make_learner(family, sampler), num_samples=n
-                )
+                draw = functools.partial(sample, make_learner(sampler), num_samples=n)
                 method_keys = jax.random.split(
                     jax.random.fold_in(key_sample, m_index), settings.seeds
                 )

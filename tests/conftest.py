@@ -1,4 +1,9 @@
-"""Test-wide JAX settings: CPU, strict rank promotion, key-reuse checks."""
+"""Test-wide JAX settings: CPU, strict rank promotion, key-reuse checks.
+
+`--key_offset=N` adds N to the seed of every `jax.random.key(seed)` the
+tests make, so that a learning test's threshold can be checked on other
+keys than the one it runs with (`pytest --key_offset=1000 tests/algorithms`).
+"""
 
 import os
 
@@ -28,3 +33,23 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 @pytest.fixture
 def key():
     return jax.random.key(0)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--key_offset",
+        type=int,
+        default=0,
+        help="Add this to every integer seed given to jax.random.key.",
+    )
+
+
+def pytest_configure(config):
+    offset = config.getoption("--key_offset")
+    if offset:
+        make_key = jax.random.key
+
+        def offset_key(seed, *args, **kwargs):
+            return make_key(seed + offset, *args, **kwargs)
+
+        jax.random.key = offset_key

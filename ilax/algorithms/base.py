@@ -13,7 +13,7 @@ otherwise write out again.
 
 import dataclasses
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,7 @@ from ilax import policies
 from ilax.algorithms import checks
 from ilax.data import normalizer as normalizer_lib
 from ilax.data.normalizer import Normalizer
-from ilax.types import Batch, Observation, Params, Policy
+from ilax.types import Batch, Learner, Observation, Params, Policy
 
 
 @struct.dataclass
@@ -91,12 +91,13 @@ class DataSpec(NamedTuple):
 def data_spec(
     owner: str,
     config: LearnerConfig,
-    *,
     observation_size: int,
     action_size: int,
     horizon: int,
 ) -> DataSpec:
-    """The spec of a learner built with these sizes (checked).
+    """Checks a learner's config and sizes, and returns its spec.
+
+    Every learner factory starts with this call.
 
     Args:
       owner: the learner's name in messages; also names the factory
@@ -108,8 +109,10 @@ def data_spec(
         action_size` wide, row-major (step j at `[j * A:(j + 1) * A]`).
 
     Raises:
-      ValueError: a size that is not a positive int, naming it.
+      ValueError: an invalid config field, or a size that is not a positive
+        int, naming it.
     """
+    config.check()
     checks.check_sizes(
         f"{owner.lower()}.make",
         observation_size=observation_size,
@@ -123,6 +126,14 @@ def data_spec(
         action_size=horizon * action_size,
         horizon=horizon,
     )
+
+
+def mlp_layers(config: Any) -> dict[str, Any]:
+    """The `hidden_sizes` and `activation` of a config, as `networks.mlp` takes them."""
+    return {
+        "hidden_sizes": tuple(config.hidden_sizes),
+        "activation": config.activation,
+    }
 
 
 def check_batch(spec: DataSpec, batch: Batch, where: str) -> None:
@@ -266,3 +277,19 @@ def normalized_policy(
         return normalizer.denormalize_actions(act(inputs, key))
 
     return policies.stateless(act_in_raw_units)
+
+
+def learner(
+    spec: DataSpec, config: LearnerConfig, init, update, make_policy
+) -> Learner:
+    """The `Learner` of `init`, `update` and `make_policy`.
+
+    Its `fit_normalizer` is the shared one of `spec` and `config`
+    (`fit_normalizer_fn`).
+    """
+    return Learner(
+        fit_normalizer=fit_normalizer_fn(spec, config),
+        init=init,
+        update=update,
+        make_policy=make_policy,
+    )

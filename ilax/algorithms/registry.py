@@ -113,6 +113,25 @@ def of_config(config: Any) -> Algorithm:
     )
 
 
+def learner_factory(learner_config: Any) -> Callable[..., Learner]:
+    """The `make` of the algorithm package that defines the config's class.
+
+    For code that builds bare learners from learner configs (a `BCConfig`
+    gives `ilax.algorithms.bc.make`), without a map of its own.
+
+    Raises:
+      ValueError: the class is not defined in an algorithm package.
+    """
+    module = type(learner_config).__module__
+    package = module.rsplit(".", 1)[0]
+    if not package.startswith("ilax.algorithms.") or package.count(".") != 2:
+        raise ValueError(
+            f"learner_factory: {type(learner_config).__name__} is defined in "
+            f"{module}, not in an algorithm package of ilax.algorithms"
+        )
+    return importlib.import_module(package).make
+
+
 def default_config(name: str) -> Any:
     """A fresh default config of algorithm `name`."""
     return get(name).default_config()

@@ -60,3 +60,13 @@ def test_derived_sizes_are_not_config_fields():
         "is 20",
     ):
         learner.fit_normalizer(rows._replace(action=jnp.zeros((4, 8))))
+
+
+def test_a_learner_config_finds_its_package_factory():
+    from ilax.algorithms import base, diffusion, vae
+
+    assert registry.learner_factory(bc.BCConfig()) is bc.make
+    assert registry.learner_factory(vae.VAEConfig()) is vae.make
+    assert registry.learner_factory(diffusion.DiffusionConfig()) is diffusion.make
+    with pytest.raises(ValueError, match="not in an algorithm package"):
+        registry.learner_factory(base.LearnerConfig())

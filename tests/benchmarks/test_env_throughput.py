@@ -6,6 +6,7 @@ import pytest
 
 import ilax
 from benchmarks import env_throughput
+from tests.tiers import task_params
 
 
 @pytest.mark.parametrize("task", ["pendulum", "slot"])
@@ -19,11 +20,11 @@ def test_bare_program_steps_every_kind_of_task(task):
     assert np.all(np.any(np.asarray(after) != np.asarray(before), axis=1))
 
 
-def test_every_registered_task_has_a_bare_program():
-    for task in ilax.envs.names():
-        env = ilax.envs.make(task)
-        shape = jax.eval_shape(
-            env_throughput.make_bare_program(env, num_envs=2, num_steps=1),
-            jax.random.key(0),
-        ).shape
-        assert shape[0] == 2, task
+@pytest.mark.parametrize("task", task_params(ilax.envs.names()))
+def test_every_registered_task_has_a_bare_program(task):
+    env = ilax.envs.make(task)
+    shape = jax.eval_shape(
+        env_throughput.make_bare_program(env, num_envs=2, num_steps=1),
+        jax.random.key(0),
+    ).shape
+    assert shape[0] == 2, task

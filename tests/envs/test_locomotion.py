@@ -16,6 +16,7 @@ from mujoco import mjx
 
 import ilax.envs
 from ilax.envs import locomotion
+from tests.tiers import task_params
 
 N_STEPS = 25
 # Along this action sequence, float32 rounding flips an Ant ankle's contact
@@ -98,7 +99,7 @@ def gym_env_at(name: str, privileged: np.ndarray):
     return env
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", task_params(TASKS))
 def test_sizes_and_bounds_match_gymnasium(name):
     env = harness(name).env
     gym_env = gym.make(GYM_IDS[name])
@@ -114,7 +115,7 @@ def test_sizes_and_bounds_match_gymnasium(name):
     assert env.dt == pytest.approx(gym_env.unwrapped.dt)
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", task_params(TASKS))
 def test_matches_gymnasium_step_for_step(name):
     h = harness(name)
     state = h.reset(jax.random.key(1))
@@ -163,7 +164,7 @@ def _unhealthy(name, privileged):
     return privileged.at[2].set(1.5)  # ant: torso above the z range (0.2, 1)
 
 
-@pytest.mark.parametrize("name", ["hopper", "walker2d", "ant"])
+@pytest.mark.parametrize("name", task_params(["hopper", "walker2d", "ant"]))
 def test_unhealthy_state_terminates(name):
     h = harness(name)
     state = h.reset(jax.random.key(2))
@@ -185,7 +186,7 @@ def test_unhealthy_state_terminates(name):
     assert float(metrics["reward_survive"][0]) == 1.0
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", task_params(TASKS))
 def test_reset_noise_stays_within_scale(name):
     h = harness(name)
     env = h.env

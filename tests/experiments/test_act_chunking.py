@@ -69,7 +69,7 @@ def test_only_successful_demonstrations_are_kept():
     assert np.all(final_y >= env.unwrapped.success_depth), final_y
 
 
-@pytest.mark.slow  # about 3 minutes on 2 cores
+@pytest.mark.slow  # about 35 s per key on 2 cores
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_chunks_beat_single_step_cloning(seed):
     settings = act_chunking.Settings(
@@ -77,6 +77,7 @@ def test_chunks_beat_single_step_cloning(seed):
         ensembling_sizes=(),
         no_cvae_sizes=(),
         mlp_sizes=(1, 10),
+        seeds=8,  # at 2 seeds one seed of k = 10 fails outright in half the keys
         seed=seed,
     )
     run = act_chunking.run_style("human", settings, jax.random.key(seed))
@@ -87,4 +88,4 @@ def test_chunks_beat_single_step_cloning(seed):
     assert success["MLP k=10"] >= success["MLP k=1"] + MARGIN, success
 
 
-MARGIN = 0.1  # set from the measured gaps: tests/experiments/README.md
+MARGIN = 0.09  # half the smallest gap measured: tests/experiments/README.md

@@ -47,17 +47,21 @@ def test_every_arm_labels_the_same_number_of_states(curves):
     assert labels["bc"] == [per_iteration * (i + 1) for i in range(6)]
 
 
-def test_dagger_falls_far_less_than_behavior_cloning(curves):
+def test_dagger_falls_less_than_behavior_cloning(curves):
     bc_falls = total_falls(curves["bc"])
     dagger_falls = total_falls(curves["dagger_indicator"])
-    assert bc_falls >= 3 * dagger_falls + 2, (bc_falls, dagger_falls)
+    # Half the smallest gap measured over five keys (2.0 falls).
+    assert bc_falls >= dagger_falls + 1.0, (bc_falls, dagger_falls)
 
 
 def test_dart_keeps_the_expert_on_track_while_collecting(curves):
     dart_collection = curves["dart_fixed"]["collection_falls"].sum()
     dagger_collection = curves["dagger_indicator"]["collection_falls"].sum()
-    assert dart_collection <= dagger_collection
-    assert total_falls(curves["dart_fixed"]) < total_falls(curves["bc"])
+    # Measured over five keys: DART's expert never fell while collecting,
+    # DAgger's learner 1 to 5 times.
+    assert dart_collection < dagger_collection
+    # Half the smallest gap to BC measured over five keys (4.9 falls).
+    assert total_falls(curves["dart_fixed"]) + 2.0 <= total_falls(curves["bc"])
 
 
 def test_a_linear_learner_is_the_empty_hidden_sizes():

@@ -2,6 +2,7 @@
 a chunked diffusion policy covers both sides and succeeds where MSE regression
 averages the modes and fails."""
 
+import dataclasses
 import json
 
 import jax
@@ -35,8 +36,9 @@ def test_every_arm_is_a_registered_config():
 
 def test_an_arm_trains_evaluates_and_times_its_seeds(heldout):
     settings = gp.Settings(updates=40, batch_size=32, eval_envs=3, seeds=2)
+    chunked_mse = dataclasses.replace(MSE, chunk=DIFFUSION.chunk)  # cheap to compile
     numbers, timing = gp.run_arm(
-        gp.scheduled(DIFFUSION, 4, settings), jax.random.key(1), settings, heldout
+        gp.scheduled(chunked_mse, 4, settings), jax.random.key(1), settings, heldout
     )
     for name in ("success", "left", "dithering", "energy_distance", "loss_cv"):
         assert numbers[name].shape == (2,), name
@@ -49,11 +51,15 @@ def test_an_arm_trains_evaluates_and_times_its_seeds(heldout):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_diffusion_commits_to_a_side_where_mse_averages_them(heldout, seed):
     settings = gp.Settings(updates=4000, batch_size=256, eval_envs=20, seeds=2)
-    key = jax.random.key(seed)
-    mse, _ = gp.run_arm(gp.scheduled(MSE, 40, settings), key, settings, heldout)
-    dp, _ = gp.run_arm(gp.scheduled(DIFFUSION, 40, settings), key, settings, heldout)
-    # Measured (40 demos, 4,000 updates, 20 episodes, 2 seeds per key): see
-    # the margin's note in the README's generative-policies section.
+    # The same seeds for both arms (a fresh key object each: keys are used once).
+    mse, _ = gp.run_arm(
+        gp.scheduled(MSE, 40, settings), jax.random.key(seed), settings, heldout
+    )
+    dp, _ = gp.run_arm(
+        gp.scheduled(DIFFUSION, 40, settings), jax.random.key(seed), settings, heldout
+    )
+    # Half the smallest gap measured over these keys (0.575; numbers in
+    # tests/experiments/README.md).
     assert np.mean(dp["success"]) >= np.mean(mse["success"]) + 0.3
     assert np.all((dp["left"] > 0.0) & (dp["left"] < 1.0))  # both sides taken
     assert np.all(dp["nonfinite"] == 0)

@@ -107,14 +107,7 @@ def make(
     Raises:
       ValueError: an invalid config field or size, naming it.
     """
-    config.check()
-    spec = base.data_spec(
-        "act",
-        config,
-        observation_size=observation_size,
-        action_size=action_size,
-        horizon=horizon,
-    )
+    spec = base.data_spec("act", config, observation_size, action_size, horizon)
     k, latent = horizon, config.latent_size
     shared = {
         "model_size": config.model_size,
@@ -180,9 +173,4 @@ def make(
 
         return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(
-        fit_normalizer=base.fit_normalizer_fn(spec, config),
-        init=init,
-        update=update,
-        make_policy=make_policy,
-    )
+    return base.learner(spec, config, init, update, make_policy)

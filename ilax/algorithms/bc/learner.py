@@ -28,10 +28,7 @@ from ilax.types import Batch, Learner, Metrics, Params, Policy
 
 
 def _network(config: BCConfig, observation_size: int, action_size: int) -> Network:
-    layers = {
-        "hidden_sizes": tuple(config.hidden_sizes),
-        "activation": config.activation,
-    }
+    layers = base.mlp_layers(config)
     heads = {**layers, "min_log_std": config.min_log_std}
     if config.loss == "mse":
         return mlp(observation_size, action_size, **layers)
@@ -64,14 +61,7 @@ def make(
     Raises:
       ValueError: an invalid config field or size, naming it.
     """
-    config.check()
-    spec = base.data_spec(
-        "BC",
-        config,
-        observation_size=observation_size,
-        action_size=action_size,
-        horizon=horizon,
-    )
+    spec = base.data_spec("BC", config, observation_size, action_size, horizon)
     network = _network(config, observation_size, spec.action_size)
     optimizer = optim.adam_optimizer(
         config.learning_rate,
@@ -119,9 +109,4 @@ def make(
 
         return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(
-        fit_normalizer=base.fit_normalizer_fn(spec, config),
-        init=init,
-        update=update,
-        make_policy=make_policy,
-    )
+    return base.learner(spec, config, init, update, make_policy)

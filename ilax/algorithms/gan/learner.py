@@ -50,19 +50,9 @@ def make(
     Raises:
       ValueError: an invalid config field or size, naming it.
     """
-    config.check()
-    spec = base.data_spec(
-        "gan",
-        config,
-        observation_size=observation_size,
-        action_size=action_size,
-        horizon=horizon,
-    )
+    spec = base.data_spec("gan", config, observation_size, action_size, horizon)
     noise_size, width = config.noise_size, spec.action_size
-    layers = {
-        "hidden_sizes": tuple(config.hidden_sizes),
-        "activation": config.activation,
-    }
+    layers = base.mlp_layers(config)
     networks = {
         "generator": mlp(observation_size + noise_size, width, **layers),
         "discriminator": mlp(observation_size + width, 1, **layers),
@@ -177,9 +167,4 @@ def make(
 
         return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(
-        fit_normalizer=base.fit_normalizer_fn(spec, config),
-        init=init,
-        update=update,
-        make_policy=make_policy,
-    )
+    return base.learner(spec, config, init, update, make_policy)

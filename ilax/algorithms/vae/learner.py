@@ -46,19 +46,9 @@ def make(
     Raises:
       ValueError: an invalid config field or size, naming it.
     """
-    config.check()
-    spec = base.data_spec(
-        "vae",
-        config,
-        observation_size=observation_size,
-        action_size=action_size,
-        horizon=horizon,
-    )
+    spec = base.data_spec("vae", config, observation_size, action_size, horizon)
     latent, width = config.latent_size, spec.action_size
-    layers = {
-        "hidden_sizes": tuple(config.hidden_sizes),
-        "activation": config.activation,
-    }
+    layers = base.mlp_layers(config)
     encoder = mlp(width + observation_size, 2 * latent, **layers)
     decoder = mlp(latent + observation_size, width, **layers)
     optimizer = optim.adam_optimizer(
@@ -103,9 +93,4 @@ def make(
 
         return base.normalized_policy(spec, state.normalizer, act)
 
-    return Learner(
-        fit_normalizer=base.fit_normalizer_fn(spec, config),
-        init=init,
-        update=update,
-        make_policy=make_policy,
-    )
+    return base.learner(spec, config, init, update, make_policy)
