@@ -41,7 +41,10 @@ class Family(NamedTuple):
     def network(self) -> str:
         """The network's shape, for the table."""
         learner = self.config.learner
-        if getattr(learner, "denoiser", "mlp") == "unet":
+        if (
+            isinstance(learner, diffusion.DiffusionConfig)
+            and learner.denoiser == "unet"
+        ):
             return "U-Net " + "/".join(str(w) for w in learner.down_sizes)
         if isinstance(learner, act.ACTConfig):
             return (

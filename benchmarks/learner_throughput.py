@@ -127,7 +127,9 @@ def dagger_programs(env, expert, settings: Settings):
         observation = Observation(
             state.buffer.obs[:num_rows], state.buffer.privileged[:num_rows]
         )
-        action, _, _ = expert.step(expert.init(key, (num_rows,)), observation, key)
+        key_init, key_step = jax.random.split(key)
+        expert_state = expert.init(key_init, (num_rows,))
+        action, _, _ = expert.step(expert_state, observation, key_step)
         return action
 
     def refit(state, key):

@@ -57,6 +57,7 @@ from ilax import envs, experts, scripts
 from ilax import metrics as metrics_lib
 from ilax.algorithms import act, bc, registry
 from ilax.chunking import ChunkConfig
+from ilax.experts import slot as slot_expert
 from ilax.training import evaluation, offline, seeds
 
 TASK = "slot"
@@ -215,8 +216,7 @@ def run_style(style: str, settings: Settings, key: jax.Array) -> dict:
             )
             trainings[training] = seeds.run_seeds(trainer, keys)
         runs = trainings[training]
-        loss_name = "bc/loss" if isinstance(config, bc.BCTrainConfig) else "act/loss"
-        loss = np.asarray(runs.metrics[loss_name])
+        loss = np.asarray(runs.metrics[algorithm.loss_metric])
         start = time.perf_counter()
         keys = jax.random.split(jax.random.fold_in(key_eval, 0), settings.seeds)
         numbers = evaluate(config, env, learner, runs.state.train_state, keys)
@@ -285,6 +285,7 @@ def main(argv):
     """Runs every arm on every demonstration set; writes the tables and plot."""
     del argv
     settings, out, _ = scripts.parsed()
+    scripts.check_choices(settings, "styles", slot_expert.STYLES)
     scripts.setup_jax()
     start = time.perf_counter()
     key = jax.random.key(settings.seed)

@@ -150,6 +150,7 @@ def main(argv):
     """Runs every arm on every task; writes the tables and the plots."""
     del argv
     settings, out, _ = scripts.parsed()
+    scripts.check_choices(settings, "tasks", list(HEADLINE))
     scripts.setup_jax()
     info = scripts.environment_info()
     record = {"settings": settings, "environment": info}

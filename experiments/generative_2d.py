@@ -34,7 +34,7 @@ from ilax import metrics as metrics_lib
 from ilax import scripts, timing
 from ilax.algorithms import diffusion, gan, registry, vae
 from ilax.data import toy2d
-from ilax.training import updates
+from ilax.training import seeds
 from ilax.types import Batch, Observation
 
 
@@ -193,23 +193,15 @@ def run_dataset(
     for family, config in trained.items():
         index = FAMILIES.index(family)
         key_train, key_sample = jax.random.split(jax.random.fold_in(key_seeds, index))
-        learner = make_learner(config)
-
-        def fit(points, key, learner=learner):
-            return updates.fit(
-                learner,
-                as_batch(points),
-                key,
-                num_updates=settings.updates,
-                batch_size=settings.batch_size,
-            )
-
-        run = timing.compile_and_run(
-            jax.jit(jax.vmap(fit, in_axes=(None, 0))),
+        run = seeds.fit_seeds(
+            make_learner(config),
             points,
             jax.random.split(key_train, settings.seeds),
+            num_updates=settings.updates,
+            batch_size=settings.batch_size,
+            as_batch=as_batch,
         )
-        states, history = run.result
+        states, history = run.state, run.metrics
         timings[family] = {"compile_s": run.compile_s, "train_s": run.run_s}
         train_summary[family] = summary(history, states, settings.updates)
         for method, (owner, sampler) in methods(trained).items():
@@ -288,6 +280,7 @@ def main(argv):
     """Runs every family on every dataset and writes the table and samples."""
     del argv
     settings, out, _ = scripts.parsed()
+    scripts.check_choices(settings, "datasets", list(toy2d.DATASETS))
     scripts.setup_jax()
     info = scripts.environment_info()
     hidden = tuple(settings.hidden_sizes)

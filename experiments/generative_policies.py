@@ -180,7 +180,7 @@ def run_arm(config, key: jax.Array, settings: Settings, heldout) -> tuple[dict, 
     runs = seeds.run_seeds(trainer, keys[: settings.seeds])
     numbers = jax.jit(jax.vmap(evaluate))(runs.state, keys[settings.seeds :])
     numbers = jax.tree.map(np.asarray, numbers)
-    losses = np.asarray(runs.metrics[loss_metric(runs.metrics)])  # [S, rounds]
+    losses = np.asarray(runs.metrics[algorithm.loss_metric])  # [S, rounds]
     late = losses[:, losses.shape[1] // 2 :]
     numbers["loss_cv"] = np.std(late, axis=1) / np.maximum(
         np.abs(np.mean(late, axis=1)), 1e-8
@@ -193,13 +193,6 @@ def run_arm(config, key: jax.Array, settings: Settings, heldout) -> tuple[dict, 
     seconds = timing.policy_step_latency_s(trainer.policy(one), zeros)
     numbers["latency_ms"] = 1e3 * seconds
     return numbers, {"compile_s": runs.compile_s, "train_s": runs.run_s}
-
-
-def loss_metric(metrics: dict) -> str:
-    """The training loss among a learner's metrics (the generator's for a GAN)."""
-    if "gan/generator_loss" in metrics:
-        return "gan/generator_loss"
-    return next(name for name in metrics if name.endswith("/loss"))
 
 
 def table_rows(results: dict, demos: list[int], threshold: float = 0.8) -> list[dict]:
@@ -281,9 +274,10 @@ def main(argv):
     """Runs every arm at every demonstration count; rewrites the table after each."""
     del argv
     settings, out, _ = scripts.parsed()
+    specs = arms()
+    scripts.check_choices(settings, "arms", list(specs))
     scripts.setup_jax()
     info = scripts.environment_info()
-    specs = arms()
     env = envs.make(TASK)
     heldout = data_lib.collect(
         env,

@@ -126,10 +126,9 @@ def policy_step_latency_s(policy, observation, *, steps: int = 64) -> float:
     first step (compilation) is not counted.
     """
     step = jax.jit(policy.step)
-    key = jax.random.key(0)
-    batch_shape = observation.obs.shape[:-1]
-    state = policy.init(key, batch_shape)
-    jax.block_until_ready(step(state, observation, key))
+    key_init, key_warm, key = jax.random.split(jax.random.key(0), 3)
+    state = policy.init(key_init, observation.obs.shape[:-1])
+    jax.block_until_ready(step(state, observation, key_warm))
     start = time.perf_counter()
     for t in range(steps):
         action, state, _ = step(state, observation, jax.random.fold_in(key, t))

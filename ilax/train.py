@@ -32,6 +32,7 @@ from ml_collections import config_flags  # noqa: E402
 import ilax  # noqa: E402
 from ilax import envs, experts  # noqa: E402
 from ilax.algorithms import registry  # noqa: E402
+from ilax.scripts import flags as script_flags  # noqa: E402
 from ilax.training import checkpoints, loop  # noqa: E402
 
 RUN_FILE = "run.json"
@@ -94,7 +95,8 @@ def define_flags(argv: list[str]) -> None:
         )
     config = registry.default_config(algo)
     if stored is not None and stored.get("algo") == algo:
-        config = config_from_dict(registry.config_class(algo), stored["config"])
+        config = config_from_dict(registry.get(algo).config_class, stored["config"])
+    script_flags.check_overrides(config, argv, prefix="config")
     stored = stored or {}
     flags.DEFINE_enum("algo", algo, registry.names(), "Algorithm to train.")
     flags.DEFINE_enum(

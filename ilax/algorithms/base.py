@@ -230,7 +230,7 @@ def check_normalizer(spec: DataSpec, normalizer: Normalizer) -> None:
 def new_state(
     spec: DataSpec,
     params: Params,
-    optimizer: optax.GradientTransformation,
+    optimizer: optax.GradientTransformation | dict[str, optax.GradientTransformation],
     normalizer: Normalizer,
     state_class: type[TrainState] = TrainState,
     **extra_fields,
@@ -240,7 +240,8 @@ def new_state(
     Args:
       spec: the learner's spec (checks the normalizer's widths).
       params: the freshly initialized parameters.
-      optimizer: their optimizer.
+      optimizer: their optimizer, or one per network by name (then `params`
+        and the optimizer state are dicts by the same names).
       normalizer: from the learner's `fit_normalizer`.
       state_class: `TrainState` or a subclass.
       **extra_fields: the subclass's own fields.
@@ -249,9 +250,13 @@ def new_state(
       ValueError: a normalizer of other widths than the learner's.
     """
     check_normalizer(spec, normalizer)
+    if isinstance(optimizer, dict):
+        opt_state = {name: optimizer[name].init(params[name]) for name in optimizer}
+    else:
+        opt_state = optimizer.init(params)
     return state_class(
         params=params,
-        opt_state=optimizer.init(params),
+        opt_state=opt_state,
         step=jnp.zeros((), jnp.int32),
         normalizer=normalizer,
         **extra_fields,

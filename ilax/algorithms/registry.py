@@ -34,6 +34,9 @@ class Algorithm:
     """`make_learner(config, env) -> Learner`: the learner a run of `config`
     on `env` trains, sized as the trainer sizes it (flat; see
     `ilax.types.Learner`)."""
+    loss_metric: str
+    """The update metric that is the learner's training loss (`bc/loss`; the
+    generator's for a GAN), for curves and tables."""
 
     def default_config(self) -> Any:
         """A fresh default config."""

@@ -312,7 +312,7 @@ def sample_windows(
     key: jax.Array,
     batch_size: int,
     obs_horizon: int,
-    action_horizon: int,
+    prediction_horizon: int,
 ) -> Window:
     """Draws windows around uniformly chosen steps; see `Window` for padding.
 
@@ -321,30 +321,30 @@ def sample_windows(
       key: typed key.
       batch_size: number of windows B.
       obs_horizon: observations per window To (the step and To - 1 before).
-      action_horizon: labels per window Tp (the step and Tp - 1 after).
+      prediction_horizon: labels per window Tp (the step and Tp - 1 after).
 
     Raises:
       ValueError: a horizon below 1.
     """
     for name, value in (
         ("obs_horizon", obs_horizon),
-        ("action_horizon", action_horizon),
+        ("prediction_horizon", prediction_horizon),
     ):
         if value < 1:
             raise ValueError(f"sample_windows: {name} must be >= 1; got {value}")
     step = jax.random.randint(key, (batch_size,), 0, dataset.num_steps)
-    return windows_at(dataset, step, obs_horizon, action_horizon)
+    return windows_at(dataset, step, obs_horizon, prediction_horizon)
 
 
 def windows_at(
-    dataset: Dataset, step: jax.Array, obs_horizon: int, action_horizon: int
+    dataset: Dataset, step: jax.Array, obs_horizon: int, prediction_horizon: int
 ) -> Window:
     """The windows around the given flat step indices `[B]` (see `Window`)."""
     episode = dataset.episode_index[step]
     first = dataset.episode_start[episode][:, None]
     end = (dataset.episode_start[episode] + dataset.episode_length[episode])[:, None]
     obs_index = jnp.maximum(step[:, None] + jnp.arange(1 - obs_horizon, 1)[None], first)
-    action_index = step[:, None] + jnp.arange(action_horizon)[None]
+    action_index = step[:, None] + jnp.arange(prediction_horizon)[None]
     action_mask = action_index < end
     action_index = jnp.minimum(action_index, end - 1)
     return Window(

@@ -45,10 +45,6 @@ class Parsed(NamedTuple):
     benchmarks_md: bool  # rewrite BENCHMARKS.md (benchmarks only)
 
 
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def check_overrides(settings: Any, argv: list[str], prefix: str = "settings") -> None:
     """Raises SystemExit, naming the field, for an override of no field.
 
@@ -102,7 +98,7 @@ def define_flags(
 def _normalized(settings: Any) -> Any:
     """Comma lists and empty values read as tuples (`a,b` and `` for str fields)."""
     changes = {}
-    for field_name, hint in _field_types(type(settings)).items():
+    for field_name, hint in typing.get_type_hints(type(settings)).items():
         value = getattr(settings, field_name)
         if typing.get_origin(hint) is tuple and isinstance(value, tuple):
             items = []
@@ -110,6 +106,21 @@ def _normalized(settings: Any) -> Any:
                 items += item.split(",") if isinstance(item, str) else [item]
             changes[field_name] = tuple(item for item in items if item != "")
     return dataclasses.replace(settings, **changes)
+
+
+def check_choices(settings: Any, field: str, choices) -> None:
+    """Raises SystemExit, in one line, for a value of a tuple field not in `choices`.
+
+    Scripts call it first thing, so a typo stops the run before any arm
+    trains.
+    """
+    values = getattr(settings, field)
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise SystemExit(
+            f"error: --settings.{field}: unknown {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(map(repr, choices))}"
+        )
 
 
 def parsed() -> Parsed:

@@ -71,15 +71,25 @@ def write(
     """
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(to_json(record), indent=2) + "\n")
-    (out / "results.md").write_text(markdown.rstrip() + "\n")
+    _replace(out / "results.json", json.dumps(to_json(record), indent=2) + "\n")
+    _replace(out / "results.md", markdown.rstrip() + "\n")
+    tex = out / "results.tex"
     if tables:
         blocks = [
             f"% {caption}\n{metrics_lib.latex_table(rows, digits=digits)}"
             for caption, rows in tables.items()
         ]
-        (out / "results.tex").write_text("\n\n".join(blocks) + "\n")
+        _replace(tex, "\n\n".join(blocks) + "\n")
+    elif tex.exists():
+        tex.unlink()  # an earlier run's tables would not match these numbers
     return out
+
+
+def _replace(path: pathlib.Path, text: str) -> None:
+    """Writes `path` whole or not at all (a stopped sweep keeps its last file)."""
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(text)
+    os.replace(staging, path)
 
 
 def read(out_dir: str | os.PathLike) -> dict[str, Any] | None:

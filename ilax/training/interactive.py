@@ -44,8 +44,9 @@ class InteractiveConfig:
     is on the expert's own demonstrations."""
     num_envs: int = 1
     """Environments rolled out in parallel per collection."""
-    steps_per_iteration: int = 215
-    """Control steps per environment per collection (215 = one kart lap)."""
+    steps_per_iteration: int = 0
+    """Control steps per environment per collection; 0 means the task's
+    episode length (one kart lap is 215)."""
     updates_per_iteration: int = 500
     """Learner updates of each refit."""
     batch_size: int = 256
@@ -54,27 +55,21 @@ class InteractiveConfig:
     """Rows the aggregated buffer keeps; 0 keeps every label of the run."""
     eval_envs: int = 10
     """Environments the learner drives alone after each refit (0: none)."""
-    eval_steps: int = 215
-    """Control steps of that evaluation."""
+    eval_steps: int = 0
+    """Control steps of that evaluation; 0 means the task's episode length."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
         config_lib.check_fields(
             self,
-            positive=(
-                "iterations",
-                "num_envs",
+            positive=("iterations", "num_envs", "updates_per_iteration", "batch_size"),
+            non_negative=(
                 "steps_per_iteration",
-                "updates_per_iteration",
-                "batch_size",
+                "buffer_capacity",
+                "eval_envs",
                 "eval_steps",
             ),
-            non_negative=("buffer_capacity", "eval_envs"),
         )
-
-    @property
-    def labels_per_iteration(self) -> int:
-        return self.num_envs * self.steps_per_iteration
 
 
 @struct.dataclass
@@ -152,13 +147,13 @@ def make_trainer(
       rule: the method's collection rule.
     """
     config.check()
-    per_iteration = config.labels_per_iteration
+    steps = config.steps_per_iteration or env.max_steps
+    eval_steps = config.eval_steps or env.max_steps
+    per_iteration = config.num_envs * steps
     capacity = config.buffer_capacity or (config.iterations + 1) * per_iteration
 
     def collect(policy: Policy, key: jax.Array, prefix: str):
-        trajectory, log = rollout(
-            env, policy, key, config.num_envs, config.steps_per_iteration
-        )
+        trajectory, log = rollout(env, policy, key, config.num_envs, steps)
         return labelled_rows(trajectory), metrics_lib.summarize(log, prefix=prefix)
 
     def init(key: jax.Array) -> InteractiveState:
@@ -203,7 +198,7 @@ def make_trainer(
                     learner.make_policy(train_state),
                     key_eval,
                     num_envs=config.eval_envs,
-                    num_steps=config.eval_steps,
+                    num_steps=eval_steps,
                 )
             )
         policy, extra = rule.policy(
@@ -230,7 +225,7 @@ def make_trainer(
             policy(state),
             key,
             num_envs=max(config.eval_envs, 1),
-            num_steps=config.eval_steps,
+            num_steps=eval_steps,
         )
 
     return Trainer(
@@ -248,6 +243,7 @@ def algorithm(
     config_class: type[InteractiveConfig],
     make,
     make_rule: Callable[[Any, Policy, Learner, Env], CollectionRule],
+    loss_metric: str,
 ) -> registry.Algorithm:
     """The registry entry of an expert-in-the-loop method.
 
@@ -256,6 +252,7 @@ def algorithm(
       config_class: its config class.
       make: the learner module's `make` (refitted on `config.learner`).
       make_rule: `(config, expert, learner, env) -> CollectionRule`.
+      loss_metric: the learner's training loss among its update metrics.
     """
 
     def make_method_trainer(config, env, expert):
@@ -269,4 +266,5 @@ def algorithm(
         config_class=config_class,
         make_trainer=make_method_trainer,
         make_learner=lambda config, env: build_learner(config, env, make),
+        loss_metric=loss_metric,
     )

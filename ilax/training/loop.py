@@ -39,9 +39,9 @@ from ilax.types import Trainer
 
 NONFINITE = updates.NONFINITE
 _INIT_STREAM, _EVAL_STREAM = 0, 1
-# Lengthening a run (more rounds) keeps its checkpoints usable where the state's
-# shapes do not depend on its length.
-RESUMABLE_FIELDS = ("config.rounds", "config.iterations")
+# Lengthening an offline run (more rounds) keeps its checkpoints usable; an
+# interactive run's buffer is sized by its iterations, so it cannot grow.
+RESUMABLE_FIELDS = ("config.rounds",)
 
 
 class NonFiniteError(RuntimeError):

@@ -283,11 +283,15 @@ def make_trainer(
 
 
 def algorithm(
-    name: str, config_class: type[OfflineTrainConfig], make: LearnerFactory
+    name: str,
+    config_class: type[OfflineTrainConfig],
+    make: LearnerFactory,
+    loss_metric: str,
 ) -> registry.Algorithm:
     """The registry entry of an offline algorithm.
 
-    `make`'s learner, trained offline on configs of `config_class`.
+    `make`'s learner, trained offline on configs of `config_class`; its
+    updates report `loss_metric`.
     """
     return registry.Algorithm(
         name=name,
@@ -296,4 +300,5 @@ def algorithm(
             config, env, expert, make
         ),
         make_learner=lambda config, env: build_learner(config, env, make),
+        loss_metric=loss_metric,
     )

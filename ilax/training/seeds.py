@@ -3,9 +3,10 @@
 `run_rounds` is one seed's run, `init` then every round in one `lax.scan`;
 `run_seeds` vmaps it over a batch of seed keys and compiles it ahead of
 time, so an experiment's arm trains all its seeds in one program and reports
-its compile time apart from its run time. The host loop
-(`ilax.training.loop.run`) is the alternative when a run must log, evaluate
-and checkpoint between rounds.
+its compile time apart from its run time. `fit_seeds` does the same for a
+bare learner on data held in memory (`ilax.training.updates.fit`). The host
+loop (`ilax.training.loop.run`) is the alternative when a run must log,
+evaluate and checkpoint between rounds.
 """
 
 from typing import Any, NamedTuple
@@ -13,7 +14,8 @@ from typing import Any, NamedTuple
 import jax
 
 from ilax import timing
-from ilax.types import Metrics, Trainer
+from ilax.training import updates
+from ilax.types import Batch, Learner, Metrics, Trainer
 
 
 def run_rounds(
@@ -65,5 +67,43 @@ def run_seeds(
 
     (state, metrics), compile_s, run_s = timing.compile_and_run(
         jax.jit(run), keys, trainer.data
+    )
+    return SeedRuns(state, metrics, compile_s, run_s)
+
+
+def fit_seeds(
+    learner: Learner,
+    data: Any,
+    keys: jax.Array,
+    *,
+    num_updates: int,
+    batch_size: int,
+    as_batch=None,
+) -> SeedRuns:
+    """S seeds of `updates.fit(learner, ...)` in one program, compiled ahead.
+
+    Args:
+      learner: the learner.
+      data: the training data, shared by the seeds: a flat `Batch`, or what
+        `as_batch` turns into one inside the program.
+      keys: `[S]` typed keys, one per seed.
+      num_updates: updates per seed.
+      batch_size: rows per minibatch.
+      as_batch: `data -> Batch`, applied inside the program (so that data
+        built from a few arrays, like constant observations, is built there).
+
+    Returns:
+      `SeedRuns` whose `state` is the train states and `metrics` every
+      update's, `[S, num_updates]`.
+    """
+
+    def fit(data, key):
+        rows: Batch = data if as_batch is None else as_batch(data)
+        return updates.fit(
+            learner, rows, key, num_updates=num_updates, batch_size=batch_size
+        )
+
+    (state, metrics), compile_s, run_s = timing.compile_and_run(
+        jax.jit(jax.vmap(fit, in_axes=(None, 0))), data, keys
     )
     return SeedRuns(state, metrics, compile_s, run_s)

@@ -79,8 +79,8 @@ def test_config_errors_name_the_field():
         dagger.DaggerConfig(beta_decay=1.5).check()
     with pytest.raises(ValueError, match="noise_rule must be one of"):
         dart.DartConfig(noise_rule="adaptive").check()
-    with pytest.raises(ValueError, match="steps_per_iteration must be > 0"):
-        dagger.DaggerConfig(steps_per_iteration=0).check()
+    with pytest.raises(ValueError, match="steps_per_iteration must be >= 0"):
+        dagger.DaggerConfig(steps_per_iteration=-1).check()
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,18 @@ def test_dart_noise_rules(env, expert):
     np.testing.assert_allclose(metrics["dart/noise_std"], rmse, rtol=1e-4)
     np.testing.assert_allclose(metrics["dart/learner_rmse"], rmse, rtol=1e-4)
     assert rmse > 0
+
+
+def test_zero_steps_mean_the_tasks_episode_length(env, expert):
+    config = dagger.DaggerConfig(
+        learner=SMALL["learner"],
+        iterations=1,
+        num_envs=2,
+        updates_per_iteration=1,
+        batch_size=4,
+        eval_envs=0,
+    )
+    assert config.steps_per_iteration == config.eval_steps == 0
+    state = jax.jit(dagger.make_trainer(config, env, expert).init)(jax.random.key(6))
+    assert int(state.buffer.total_added) == 2 * env.max_steps  # the demonstrations
+    assert state.buffer.capacity == 2 * 2 * env.max_steps  # and one collection

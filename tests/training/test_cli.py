@@ -96,3 +96,37 @@ def test_train_then_eval_on_pendulum(tmp_path):
     result = run_cli(f"--workdir={workdir}", "--config.learner.learning_rate=1e-3")
     assert result.returncode != 0
     assert "config.learner.learning_rate: checkpoint has 0.0003" in result.stderr
+
+
+def define_in_a_subprocess(*argv, workdir):
+    program = (
+        "import sys\n"
+        "from ilax import train\n"
+        f"argv = ['prog', '--workdir={workdir}', *{list(argv)!r}]\n"
+        "train.define_flags(argv)\n"
+        "train.FLAGS(argv)\n"
+        "print(train.FLAGS.algo, train.FLAGS.seeds, train.FLAGS.config.rounds,\n"
+        "      train.FLAGS.config.learner.hidden_sizes)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_a_stored_run_gives_the_flags_their_defaults(tmp_path):
+    config = BCTrainConfig(learner=BCConfig(hidden_sizes=(8, 4)), rounds=7)
+    run = {"algo": "bc", "task": "pendulum", "seed": 0, "seeds": 3}
+    run["config"] = checkpoints.info_json(config)
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    result = define_in_a_subprocess(workdir=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("bc 3 7 (8, 4)"), result.stdout
+    # An override of no field is refused in one line naming the valid ones.
+    result = define_in_a_subprocess("--config.learner.widths=3", workdir=tmp_path)
+    assert result.returncode != 0
+    assert "config.learner has no field 'widths'; its fields: " in result.stderr
+    assert "hidden_sizes" in result.stderr and "Traceback" not in result.stderr

@@ -12,6 +12,8 @@ from ilax.algorithms.act.config import LOSSES, ACTConfig, ACTTrainConfig
 from ilax.algorithms.act.learner import chunk_loss, make
 from ilax.training import offline
 
-ALGORITHM = registry.register(offline.algorithm("act", ACTTrainConfig, make))
+ALGORITHM = registry.register(
+    offline.algorithm("act", ACTTrainConfig, make, "act/loss")
+)
 
 __all__ = ["ALGORITHM", "LOSSES", "ACTConfig", "ACTTrainConfig", "chunk_loss", "make"]

@@ -10,7 +10,7 @@ from ilax.algorithms.bc.learner import make
 from ilax.algorithms.bc.losses import gaussian_nll, mixture_nll, mse_loss
 from ilax.training import offline
 
-ALGORITHM = registry.register(offline.algorithm("bc", BCTrainConfig, make))
+ALGORITHM = registry.register(offline.algorithm("bc", BCTrainConfig, make, "bc/loss"))
 
 __all__ = [
     "ALGORITHM",

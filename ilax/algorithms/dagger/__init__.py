@@ -11,7 +11,7 @@ from ilax.algorithms.dagger.config import BETA_SCHEDULES, DaggerConfig
 from ilax.training import interactive
 
 ALGORITHM = registry.register(
-    interactive.algorithm("dagger", DaggerConfig, bc.make, collection_rule)
+    interactive.algorithm("dagger", DaggerConfig, bc.make, collection_rule, "bc/loss")
 )
 make_trainer = ALGORITHM.make_trainer
 

@@ -11,7 +11,7 @@ from ilax.algorithms.dart.config import NOISE_RULES, DartConfig
 from ilax.training import interactive
 
 ALGORITHM = registry.register(
-    interactive.algorithm("dart", DartConfig, bc.make, collection_rule)
+    interactive.algorithm("dart", DartConfig, bc.make, collection_rule, "bc/loss")
 )
 make_trainer = ALGORITHM.make_trainer
 

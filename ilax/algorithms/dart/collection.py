@@ -20,9 +20,11 @@ from ilax.types import Batch, Learner, Observation, Policy
 def learner_error_std(learner: Learner, train_state, rows: Batch, key) -> jax.Array:
     """Per action dimension, the root mean squared learner error on `rows`."""
     policy = learner.make_policy(train_state)
-    batch_shape = rows.obs.shape[:-1]
+    key_init, key_step = jax.random.split(key)
     action, _, _ = policy.step(
-        policy.init(key, batch_shape), Observation(rows.obs, rows.privileged), key
+        policy.init(key_init, rows.obs.shape[:-1]),
+        Observation(rows.obs, rows.privileged),
+        key_step,
     )
     return jnp.sqrt(jnp.mean(jnp.square(action - rows.action), axis=0))
 

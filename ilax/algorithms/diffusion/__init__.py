@@ -29,7 +29,7 @@ from ilax.algorithms.diffusion.schedule import (
 from ilax.training import offline
 
 ALGORITHM = registry.register(
-    offline.algorithm("diffusion", DiffusionTrainConfig, make)
+    offline.algorithm("diffusion", DiffusionTrainConfig, make, "diffusion/loss")
 )
 
 __all__ = [

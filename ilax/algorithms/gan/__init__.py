@@ -16,7 +16,9 @@ from ilax.algorithms.gan.losses import (
 )
 from ilax.training import offline
 
-ALGORITHM = registry.register(offline.algorithm("gan", GANTrainConfig, make))
+ALGORITHM = registry.register(
+    offline.algorithm("gan", GANTrainConfig, make, "gan/generator_loss")
+)
 
 __all__ = [
     "ALGORITHM",

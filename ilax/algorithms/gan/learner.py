@@ -79,15 +79,9 @@ def make(
         return networks["discriminator"].apply(params, inputs)[..., 0]
 
     def init(key: jax.Array, normalizer: Normalizer) -> base.TrainState:
-        base.check_normalizer(spec, normalizer)
         keys = dict(zip(PLAYERS, jax.random.split(key), strict=True))
         params = {name: networks[name].init(keys[name]) for name in PLAYERS}
-        return base.TrainState(
-            params=params,
-            opt_state={name: optimizers[name].init(params[name]) for name in PLAYERS},
-            step=jnp.zeros((), jnp.int32),
-            normalizer=normalizer,
-        )
+        return base.new_state(spec, params, optimizers, normalizer)
 
     def update(
         state: base.TrainState, batch: Batch, key: jax.Array

@@ -16,7 +16,9 @@ from ilax.algorithms.vae.losses import (
 )
 from ilax.training import offline
 
-ALGORITHM = registry.register(offline.algorithm("cvae", CVAETrainConfig, make))
+ALGORITHM = registry.register(
+    offline.algorithm("cvae", CVAETrainConfig, make, "vae/loss")
+)
 
 __all__ = [
     "ALGORITHM",
