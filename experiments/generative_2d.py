@@ -134,32 +134,6 @@ def sample(learner, state, key: jax.Array, num_samples: int) -> jax.Array:
     return points
 
 
-def sample_metrics(samples, reference, dataset, *, bandwidths, key_projections):
-    """The metrics of one seed's samples [N, 2] against the held-out reference.
-
-    The MMD's bandwidths and the sliced Wasserstein's directions are the same
-    for every method and seed of a dataset (common random numbers: the key is
-    cloned on purpose), so their numbers compare directly.
-    """
-    result = {
-        "energy_distance": metrics_lib.energy_distance(samples, reference),
-        "mmd_rbf": metrics_lib.mmd_rbf(samples, reference, bandwidths),
-        "sliced_w2": metrics_lib.sliced_wasserstein(
-            samples, reference, jax.random.clone(key_projections)
-        ),
-        "nonfinite_samples": jnp.sum(~jnp.all(jnp.isfinite(samples), axis=-1)),
-    }
-    if dataset.mode_centers is not None:
-        centers, radius = dataset.mode_centers, dataset.mode_radius
-        masses = metrics_lib.mode_mass(samples, centers, radius)
-        result["mode_mass"] = masses
-        result["off_mode_fraction"] = metrics_lib.off_mode_fraction(
-            samples, centers, radius
-        )
-        result["modes_covered"] = jnp.sum(masses >= MIN_MODE_FRACTION)
-    return result
-
-
 def run_dataset(
     name: str, key: jax.Array, settings: Settings, trained: dict | None = None
 ) -> dict:
@@ -181,12 +155,16 @@ def run_dataset(
     floors = jax.vmap(lambda k: dataset.sample(k, n))(
         jax.random.split(key_floor, settings.seeds)
     )
+    # The same bandwidths and projections for every method and seed of a
+    # dataset (common random numbers), so their numbers compare directly.
     score = functools.partial(
-        sample_metrics,
+        metrics_lib.sample_report,
         reference=reference,
-        dataset=dataset,
         bandwidths=metrics_lib.median_bandwidths(floors[0][:1000], reference[:1000]),
         key_projections=key_projections,
+        mode_centers=dataset.mode_centers,
+        mode_radius=dataset.mode_radius or 0.0,
+        min_mode_fraction=MIN_MODE_FRACTION,
     )
     trained = trained or families(tuple(settings.hidden_sizes))
     samples, timings, train_summary = {}, {}, {}

@@ -41,6 +41,7 @@ from ilax import envs, experts, scripts, timing
 from ilax import metrics as metrics_lib
 from ilax.algorithms import act, bc, diffusion, gan, registry, vae
 from ilax.chunking import ChunkConfig
+from ilax.envs import two_ways
 from ilax.training import evaluation, offline, seeds
 from ilax.types import Observation
 
@@ -137,16 +138,6 @@ def scheduled(config, num_demos: int, settings: Settings):
     )
 
 
-def dithering(trajectory, log) -> jax.Array:
-    """Per env: the side (sign of x) changes while |y| < 0.4, in episode 1."""
-    ended_before = jnp.cumsum(log.done, axis=0) - log.done > 0
-    x, y = trajectory.obs[..., 0], trajectory.obs[..., 1]
-    near = (jnp.abs(y) < 0.4) & ~ended_before
-    side = jnp.where(x < 0, -1, 1)
-    changed = (side[1:] != side[:-1]) & near[1:] & near[:-1]
-    return jnp.any(changed, axis=0)
-
-
 def run_arm(config, key: jax.Array, settings: Settings, heldout) -> tuple[dict, dict]:
     """Trains the seeds of one arm (a scheduled config) and evaluates them."""
     env = envs.make(TASK)
@@ -172,7 +163,7 @@ def run_arm(config, key: jax.Array, settings: Settings, heldout) -> tuple[dict, 
             "success": jnp.mean(success),
             "left": jnp.sum(success * (end["side"] < 0))
             / jnp.maximum(jnp.sum(success), 1),
-            "dithering": jnp.mean(dithering(trajectory, log)),
+            "dithering": jnp.mean(two_ways.dithering(trajectory, log)),
             "energy_distance": metrics_lib.energy_distance(expert_action, first_action),
         }
 
@@ -245,28 +236,17 @@ def estimate(values, digits: int = 2) -> str:
 
 
 def finished_runs(out, settings: Settings, info: dict) -> dict:
-    """The runs of an earlier sweep in `out`, to resume it.
+    """The runs of an earlier sweep in `out` with the same settings and hardware.
 
     Raises:
-      ValueError: the earlier sweep used other settings (demonstration
-        counts aside) or ran on other hardware, naming what differs.
+      ValueError: naming the settings (demonstration counts aside) or the
+        hardware that differ.
     """
-    record = scripts.read(out)
-    if record is None:
-        return {}
-    earlier = {k: record["settings"].get(k) for k in (*RESULT_SETTINGS, "seed")}
-    now = {k: getattr(settings, k) for k in (*RESULT_SETTINGS, "seed")}
-    if earlier != now:
-        raise ValueError(
-            f"resume: {out} was made with settings {earlier}, this run has {now}; "
-            "use another --out_dir or the same settings"
-        )
-    before, here = (scripts.hardware_line(r) for r in (record["environment"], info))
-    if before != here:
-        raise ValueError(f"resume: {out} ran on {before!r}, this is {here!r}")
+    same = {name: getattr(settings, name) for name in (*RESULT_SETTINGS, "seed")}
+    earlier = scripts.earlier_results(out, same, info)
     return {
         arm: {int(n): run for n, run in by_demos.items()}
-        for arm, by_demos in record["results"].items()
+        for arm, by_demos in earlier.items()
     }
 
 

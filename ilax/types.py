@@ -5,7 +5,7 @@ Records are NamedTuples of arrays; behaviours are NamedTuples of pure functions
 """
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 
@@ -130,6 +130,24 @@ class Learner(NamedTuple):
     init: Callable[[Key, Normalizer], TrainState]
     update: Callable[[TrainState, Batch, Key], tuple[TrainState, Metrics]]
     make_policy: Callable[[TrainState], Policy]
+
+
+class LearnerFactory(Protocol):
+    """How every learner module's `make` is called.
+
+    `make(config, observation_size=..., action_size=..., horizon=...)`:
+    `config` is the learner's own settings, read once here;
+    `observation_size` the width of the field it reads (`obs` or
+    `privileged`, per `config.input`; To * O for a flattened history);
+    `action_size` the width of one action; `horizon` the actions per
+    prediction, the labels being `[horizon * action_size]` flattened chunks.
+    It returns the `Learner` and raises ValueError naming any invalid config
+    field or size.
+    """
+
+    def __call__(
+        self, config: Any, *, observation_size: int, action_size: int, horizon: int = 1
+    ) -> Learner: ...
 
 
 class Trainer(NamedTuple):

@@ -2,19 +2,21 @@
 
 MJX compiles a contact-rich model for 30-60 s per program on a 2-core CPU.
 Of the Gymnasium locomotion tasks the default run keeps halfcheetah, the
-cheapest (contacts, no termination); hopper, walker2d and ant (contacts,
-termination, ant's contact forces) run in the slow tier (`make test-all`),
-so the default run fits its 8 minutes.
+cheapest (contacts, no termination), in its step-for-step comparison with
+Gymnasium; hopper, walker2d and ant (contacts, termination, ant's contact
+forces), and every locomotion task's generic rollout checks, run in the slow
+tier (`make test-all`), so the default run fits its 8 minutes.
 """
 
 import pytest
 
 SLOW_TASKS = ("hopper", "walker2d", "ant")
+LOCOMOTION = ("halfcheetah", *SLOW_TASKS)
 
 
-def task_params(names) -> list:
-    """`names` as pytest parameters, the slow-tier tasks marked slow."""
+def task_params(names, slow=SLOW_TASKS) -> list:
+    """`names` as pytest parameters, those in `slow` marked slow."""
     return [
-        pytest.param(name, marks=pytest.mark.slow) if name in SLOW_TASKS else name
+        pytest.param(name, marks=pytest.mark.slow) if name in slow else name
         for name in names
     ]

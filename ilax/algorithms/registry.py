@@ -16,7 +16,7 @@ from typing import Any
 
 import ilax.algorithms
 from ilax.envs.base import Env
-from ilax.types import Learner, Policy, Trainer
+from ilax.types import Learner, LearnerFactory, Policy, Trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +116,7 @@ def of_config(config: Any) -> Algorithm:
     )
 
 
-def learner_factory(learner_config: Any) -> Callable[..., Learner]:
+def learner_factory(learner_config: Any) -> LearnerFactory:
     """The `make` of the algorithm package that defines the config's class.
 
     For code that builds bare learners from learner configs (a `BCConfig`

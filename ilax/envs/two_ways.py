@@ -200,3 +200,19 @@ def _validate(config: TwoWaysConfig) -> None:
 
 
 registry.register("two_ways", TwoWays, TwoWaysConfig)
+
+
+def dithering(trajectory, log, band: float = 0.4) -> jax.Array:
+    """Per environment `[B]`: the side changed while passing the obstacle.
+
+    True where the sign of x changed between two steps that both lie within
+    `band` of the obstacle's centre line (|y| < band), before the first
+    episode ended: a policy that hesitates between the two ways. Reads the
+    time-major rollout of `ilax.rollout` (`[T, B]`).
+    """
+    ended_before = jnp.cumsum(log.done, axis=0) - log.done > 0
+    x, y = trajectory.obs[..., 0], trajectory.obs[..., 1]
+    near = (jnp.abs(y) < band) & ~ended_before
+    side = jnp.where(x < 0, -1, 1)
+    changed = (side[1:] != side[:-1]) & near[1:] & near[:-1]
+    return jnp.any(changed, axis=0)

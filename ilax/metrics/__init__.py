@@ -17,6 +17,7 @@ from ilax.metrics.sample_quality import (
     mode_switch_rate,
     moment_matched_gaussian,
     off_mode_fraction,
+    sample_report,
     sliced_wasserstein,
 )
 from ilax.metrics.statistics import Estimate, bootstrap_ci, iqm, summarize_over_seeds
@@ -44,6 +45,7 @@ __all__ = [
     "plot_curves",
     "plot_scatter_grid",
     "pooled_rate",
+    "sample_report",
     "sliced_wasserstein",
     "summarize",
     "summarize_over_seeds",

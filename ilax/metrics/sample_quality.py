@@ -262,3 +262,40 @@ def moment_matched_gaussian(
     covariance = centered.T @ centered / (points.shape[0] - 1)
     noise = jax.random.normal(key, (num_samples, points.shape[1]), jnp.float32)
     return mean[None, :] + noise @ jnp.linalg.cholesky(covariance).T
+
+
+def sample_report(
+    samples: jax.Array,
+    reference: jax.Array,
+    *,
+    bandwidths: jax.Array,
+    key_projections: jax.Array,
+    mode_centers: jax.Array | None = None,
+    mode_radius: float = 0.0,
+    min_mode_fraction: float = 0.0,
+) -> dict[str, jax.Array]:
+    """Every distance of `samples` [N, D] from `reference`, and their modes.
+
+    `energy_distance`, `mmd_rbf` (at `bandwidths`), `sliced_w2` (along the
+    directions of `key_projections`, which is cloned, not consumed: pass the
+    same key for every method and seed of a comparison and their numbers
+    share directions) and `nonfinite_samples`; with `mode_centers` also each
+    mode's `mode_mass`, the `off_mode_fraction` and `modes_covered` (modes
+    holding at least `min_mode_fraction` of the samples). Jittable.
+    """
+    result = {
+        "energy_distance": energy_distance(samples, reference),
+        "mmd_rbf": mmd_rbf(samples, reference, bandwidths),
+        "sliced_w2": sliced_wasserstein(
+            samples, reference, jax.random.clone(key_projections)
+        ),
+        "nonfinite_samples": jnp.sum(~jnp.all(jnp.isfinite(samples), axis=-1)),
+    }
+    if mode_centers is not None:
+        masses = mode_mass(samples, mode_centers, mode_radius)
+        result["mode_mass"] = masses
+        result["off_mode_fraction"] = off_mode_fraction(
+            samples, mode_centers, mode_radius
+        )
+        result["modes_covered"] = jnp.sum(masses >= min_mode_fraction)
+    return result

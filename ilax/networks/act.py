@@ -150,8 +150,9 @@ def act_encoder(
       ValueError: a size that is not a positive int, or `model_size` not
         divisible by `num_heads`.
     """
-    check_transformer_sizes(
+    return _checked_module(
         "act_encoder",
+        ACTEncoder,
         observation_size=observation_size,
         action_dim=action_dim,
         chunk_size=chunk_size,
@@ -160,19 +161,6 @@ def act_encoder(
         num_heads=num_heads,
         feedforward_size=feedforward_size,
         num_layers=num_layers,
-    )
-    return from_nnx(
-        lambda rngs: ACTEncoder(
-            observation_size,
-            action_dim,
-            chunk_size,
-            latent_size,
-            model_size=model_size,
-            num_heads=num_heads,
-            feedforward_size=feedforward_size,
-            num_layers=num_layers,
-            rngs=rngs,
-        )
     )
 
 
@@ -200,8 +188,9 @@ def act_decoder(
       ValueError: a size that is not a positive int, or `model_size` not
         divisible by `num_heads`.
     """
-    check_transformer_sizes(
+    return _checked_module(
         "act_decoder",
+        ACTDecoder,
         observation_size=observation_size,
         action_dim=action_dim,
         chunk_size=chunk_size,
@@ -212,17 +201,9 @@ def act_decoder(
         encoder_layers=encoder_layers,
         decoder_layers=decoder_layers,
     )
-    return from_nnx(
-        lambda rngs: ACTDecoder(
-            observation_size,
-            action_dim,
-            chunk_size,
-            latent_size,
-            model_size=model_size,
-            num_heads=num_heads,
-            feedforward_size=feedforward_size,
-            encoder_layers=encoder_layers,
-            decoder_layers=decoder_layers,
-            rngs=rngs,
-        )
-    )
+
+
+def _checked_module(name: str, module_class, **sizes: int) -> Network:
+    """`module_class(**sizes)` as a `Network`, its sizes checked first."""
+    check_transformer_sizes(name, **sizes)
+    return from_nnx(lambda rngs: module_class(**sizes, rngs=rngs))

@@ -170,20 +170,15 @@ class TransformerEncoder(nnx.Module):
           num_layers: encoder layers (>= 1).
           rngs: random streams for the initial weights.
         """
-        check_transformer_sizes(
+        self.layers, self.final_norm = _layer_stack(
             "TransformerEncoder",
-            model_size=model_size,
-            num_heads=num_heads,
-            feedforward_size=feedforward_size,
-            num_layers=num_layers,
+            EncoderLayer,
+            model_size,
+            num_heads,
+            feedforward_size,
+            num_layers,
+            rngs,
         )
-        self.layers = nnx.List(
-            [
-                EncoderLayer(model_size, num_heads, feedforward_size, rngs=rngs)
-                for _ in range(num_layers)
-            ]
-        )
-        self.final_norm = nnx.LayerNorm(model_size, rngs=rngs)
 
     def __call__(self, x: jax.Array, key_mask: jax.Array | None = None) -> jax.Array:
         """`x` `[..., L, D]`; `key_mask` `[..., L]` bool hides padding tokens.
@@ -214,22 +209,43 @@ class TransformerDecoder(nnx.Module):
         rngs: nnx.Rngs,
     ):
         """See `TransformerEncoder`."""
-        check_transformer_sizes(
+        self.layers, self.final_norm = _layer_stack(
             "TransformerDecoder",
-            model_size=model_size,
-            num_heads=num_heads,
-            feedforward_size=feedforward_size,
-            num_layers=num_layers,
+            DecoderLayer,
+            model_size,
+            num_heads,
+            feedforward_size,
+            num_layers,
+            rngs,
         )
-        self.layers = nnx.List(
-            [
-                DecoderLayer(model_size, num_heads, feedforward_size, rngs=rngs)
-                for _ in range(num_layers)
-            ]
-        )
-        self.final_norm = nnx.LayerNorm(model_size, rngs=rngs)
 
     def __call__(self, x: jax.Array, memory: jax.Array) -> jax.Array:
         for layer in self.layers:
             x = layer(x, memory)
         return self.final_norm(x)
+
+
+def _layer_stack(
+    name: str,
+    layer_class,
+    model_size: int,
+    num_heads: int,
+    feedforward_size: int,
+    num_layers: int,
+    rngs: nnx.Rngs,
+) -> tuple[nnx.List, nnx.LayerNorm]:
+    """`num_layers` layers of `layer_class` and the final LayerNorm, sizes checked."""
+    check_transformer_sizes(
+        name,
+        model_size=model_size,
+        num_heads=num_heads,
+        feedforward_size=feedforward_size,
+        num_layers=num_layers,
+    )
+    layers = nnx.List(
+        [
+            layer_class(model_size, num_heads, feedforward_size, rngs=rngs)
+            for _ in range(num_layers)
+        ]
+    )
+    return layers, nnx.LayerNorm(model_size, rngs=rngs)

@@ -13,12 +13,20 @@ settings, their arms as typed configs, a loop over arms, a table.
 
 from ilax.scripts.flags import RunSettings, check_choices, define_flags, parsed
 from ilax.scripts.provenance import environment_info, hardware_line, setup_jax
-from ilax.scripts.results import publish, read, to_json, update_benchmarks_md, write
+from ilax.scripts.results import (
+    earlier_results,
+    publish,
+    read,
+    to_json,
+    update_benchmarks_md,
+    write,
+)
 
 __all__ = [
     "RunSettings",
     "check_choices",
     "define_flags",
+    "earlier_results",
     "environment_info",
     "hardware_line",
     "parsed",

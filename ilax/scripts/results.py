@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ilax import metrics as metrics_lib
+from ilax.scripts.provenance import hardware_line
 
 BENCHMARKS_MD = pathlib.Path("BENCHMARKS.md")
 
@@ -96,6 +97,39 @@ def read(out_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The `results.json` of a folder, or None where there is none."""
     path = pathlib.Path(out_dir) / "results.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def earlier_results(
+    out_dir: str | os.PathLike, settings: dict[str, Any], environment: dict[str, Any]
+) -> dict[str, Any]:
+    """The `results` of an earlier run in `out_dir`, to resume a sweep.
+
+    Args:
+      out_dir: the folder.
+      settings: the settings whose values the earlier run must share (only
+        these keys are compared).
+      environment: this run's `environment_info()`; the earlier run must have
+        run on a machine of the same `hardware_line`.
+
+    Returns:
+      The earlier record's `results`, or {} where there is none.
+
+    Raises:
+      ValueError: other settings or other hardware, naming what differs.
+    """
+    record = read(out_dir)
+    if record is None:
+        return {}
+    earlier = {name: record["settings"].get(name) for name in settings}
+    if earlier != settings:
+        raise ValueError(
+            f"resume: {out_dir} was made with settings {earlier}, this run has "
+            f"{settings}; use another --out_dir or the same settings"
+        )
+    before, now = hardware_line(record["environment"]), hardware_line(environment)
+    if before != now:
+        raise ValueError(f"resume: {out_dir} ran on {before!r}, this is {now!r}")
+    return record["results"]
 
 
 def update_benchmarks_md(

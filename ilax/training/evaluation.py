@@ -8,6 +8,9 @@ environment is one sample, with `ilax.metrics.first_episode` reading how
 each ended.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import jax
 
 from ilax import metrics as metrics_lib
@@ -26,6 +29,19 @@ def evaluate(
     """
     _, log = rollout(env, policy, key, num_envs, num_steps)
     return metrics_lib.summarize(log, prefix="eval")
+
+
+def evaluator(
+    env: Env, policy_of: Callable[[Any], Policy], *, num_envs: int, num_steps: int
+) -> Callable[[Any, jax.Array], Metrics]:
+    """A trainer's `evaluate(run_state, key)`: `evaluate` of `policy_of(run_state)`."""
+
+    def evaluate_run(run_state: Any, key: jax.Array) -> Metrics:
+        return evaluate(
+            env, policy_of(run_state), key, num_envs=num_envs, num_steps=num_steps
+        )
+
+    return evaluate_run
 
 
 def one_episode_each(

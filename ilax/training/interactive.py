@@ -219,19 +219,12 @@ def make_trainer(
     def policy(state: InteractiveState) -> Policy:
         return learner.make_policy(state.train_state)
 
-    def evaluate(state: InteractiveState, key: jax.Array) -> Metrics:
-        return evaluation.evaluate(
-            env,
-            policy(state),
-            key,
-            num_envs=max(config.eval_envs, 1),
-            num_steps=eval_steps,
-        )
-
     return Trainer(
         init=init,
         step=step,
-        evaluate=evaluate,
+        evaluate=evaluation.evaluator(
+            env, policy, num_envs=max(config.eval_envs, 1), num_steps=eval_steps
+        ),
         policy=policy,
         data=None,
         num_rounds=config.iterations,

@@ -14,7 +14,6 @@ entry of a learner module's `make` trained this way.
 """
 
 import dataclasses
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -29,11 +28,7 @@ from ilax.algorithms.base import LearnerConfig
 from ilax.chunking import ChunkConfig
 from ilax.envs.base import Env
 from ilax.training import evaluation, updates
-from ilax.types import Batch, Learner, Metrics, Policy, Trainer
-
-# make(learner_config, *, observation_size, action_size, horizon) -> Learner:
-# every learner module's `make`.
-LearnerFactory = Callable[..., Learner]
+from ilax.types import Batch, Learner, LearnerFactory, Policy, Trainer
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -248,15 +243,12 @@ def make_trainer_from_dataset(
     def policy(state: OfflineRunState) -> Policy:
         return env_policy(config, env, learner, state.train_state)
 
-    def evaluate(state: OfflineRunState, key: jax.Array) -> Metrics:
-        return evaluation.evaluate(
-            env, policy(state), key, num_envs=config.eval_envs, num_steps=eval_steps
-        )
-
     return Trainer(
         init=init,
         step=step,
-        evaluate=evaluate,
+        evaluate=evaluation.evaluator(
+            env, policy, num_envs=config.eval_envs, num_steps=eval_steps
+        ),
         policy=policy,
         data=dataset,
         num_rounds=config.rounds,

@@ -57,6 +57,7 @@ def test_init_is_the_middle_of_the_action_range(policy):
     np.testing.assert_array_equal(plan, np.zeros(plan.shape))
 
 
+@pytest.mark.slow  # 200 planning steps: about 20 s on 2 cores
 def test_swings_the_pendulum_up(swing_up, pendulum):
     state, plan, extras = swing_up
     assert np.all(state.done) and np.all(state.info["truncated"])
@@ -68,8 +69,12 @@ def test_swings_the_pendulum_up(swing_up, pendulum):
     assert np.all(extras["best_return"] > -5.0)
 
 
-def test_step_compiles_once(swing_up, plan_step):
-    # One trace for the whole episode: the plan keeps its shape and dtype.
+def test_step_compiles_once(pendulum, policy, plan_step):
+    # One trace for a run of steps: the plan keeps its shape and dtype.
+    plan = policy.init(jax.random.key(5), (NUM_ENVS,))
+    for t in range(3):
+        observation = _observation(pendulum, [np.pi - 0.1 * t, 0.2])
+        _, plan, _ = plan_step(plan, observation, jax.random.key(10 + t))
     assert plan_step._cache_size() == 1
 
 

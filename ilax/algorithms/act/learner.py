@@ -86,12 +86,8 @@ def make(
 ) -> Learner:
     """The ACT learner (see the module docstring).
 
-    Args:
-      config: the settings; read once here.
-      observation_size: width of the input field (To * O for a flattened
-        history).
-      action_size: A, the width of one action.
-      horizon: k, the actions of a chunk (ACT's `num_queries`).
+    Arguments and errors as every `ilax.types.LearnerFactory` (`horizon` is k, ACT's
+    `num_queries`).
 
     Returns:
       `Learner(fit_normalizer, init, update, make_policy)`; the train state's
@@ -103,9 +99,6 @@ def make(
       `act/grad_norm` and `train/nonfinite` (1.0 when the step was skipped).
       The policy is stateless and deterministic (z = 0) and returns
       `[..., k * A]` chunks in raw units.
-
-    Raises:
-      ValueError: an invalid config field or size, naming it.
     """
     spec = base.data_spec("act", config, observation_size, action_size, horizon)
     k, latent = horizon, config.latent_size

@@ -44,22 +44,13 @@ def make(
 ) -> Learner:
     """Behavior cloning as a `Learner` (see the module docstring).
 
-    Args:
-      config: the settings; read once here.
-      observation_size: width of the input field (`obs` or `privileged`, per
-        `config.input`; To * O for a flattened history).
-      action_size: width of one action.
-      horizon: actions per prediction; the labels are `[horizon *
-        action_size]` flattened chunks.
+    Arguments and errors as every `ilax.types.LearnerFactory`.
 
     Returns:
       `Learner(fit_normalizer, init, update, make_policy)`. `update`'s
       metrics are `bc/loss`, `bc/grad_norm`, `bc/action_mse` (the predicted
       mode against the labels, squared error in raw action units, averaged
       over dimensions) and `train/nonfinite` (1.0 when the step was skipped).
-
-    Raises:
-      ValueError: an invalid config field or size, naming it.
     """
     spec = base.data_spec("BC", config, observation_size, action_size, horizon)
     network = _network(config, observation_size, spec.action_size)

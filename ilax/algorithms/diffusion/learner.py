@@ -95,12 +95,7 @@ def make(
 ) -> Learner:
     """The conditional DDPM learner (see the module docstring).
 
-    Args:
-      config: the settings; read once here.
-      observation_size: width of the conditioning field (`config.input`).
-      action_size: width of one action.
-      horizon: actions per prediction; the action is a `[horizon *
-        action_size]` flattened chunk (the U-Net's temporal axis).
+    Arguments and errors as every `ilax.types.LearnerFactory`.
 
     Returns:
       `Learner(fit_normalizer, init, update, make_policy)`; its state is a
@@ -108,9 +103,6 @@ def make(
       20.1's loss on normalized actions), `diffusion/grad_norm` and
       `train/nonfinite` (1.0 when the step was skipped). The policy is
       stateless and draws a fresh sample each step.
-
-    Raises:
-      ValueError: an invalid config field or size, naming it.
     """
     spec = base.data_spec("diffusion", config, observation_size, action_size, horizon)
     schedule = make_schedule(config)

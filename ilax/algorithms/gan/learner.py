@@ -31,12 +31,7 @@ def make(
 ) -> Learner:
     """The conditional GAN learner (see the module docstring).
 
-    Args:
-      config: the settings; read once here.
-      observation_size: width of the conditioning field (`config.input`).
-      action_size: width of one action.
-      horizon: actions per prediction; the action is a `[horizon *
-        action_size]` flattened chunk.
+    Arguments and errors as every `ilax.types.LearnerFactory`.
 
     Returns:
       `Learner(fit_normalizer, init, update, make_policy)`. `update`'s
@@ -46,9 +41,6 @@ def make(
       generated actions, at the last discriminator step, before it) and
       `train/nonfinite` (1.0 when the update was discarded). The policy is
       stateless.
-
-    Raises:
-      ValueError: an invalid config field or size, naming it.
     """
     spec = base.data_spec("gan", config, observation_size, action_size, horizon)
     noise_size, width = config.noise_size, spec.action_size

@@ -27,12 +27,7 @@ def make(
 ) -> Learner:
     """The conditional VAE learner (see the module docstring).
 
-    Args:
-      config: the settings; read once here.
-      observation_size: width of the conditioning field (`config.input`).
-      action_size: width of one action.
-      horizon: actions per prediction; the action is a `[horizon *
-        action_size]` flattened chunk.
+    Arguments and errors as every `ilax.types.LearnerFactory`.
 
     Returns:
       `Learner(fit_normalizer, init, update, make_policy)`. `update`'s
@@ -42,9 +37,6 @@ def make(
       dimensions), `vae/grad_norm` and `train/nonfinite` (1.0 when the step
       was skipped); all but the last are batch means. The policy is
       stateless.
-
-    Raises:
-      ValueError: an invalid config field or size, naming it.
     """
     spec = base.data_spec("vae", config, observation_size, action_size, horizon)
     latent, width = config.latent_size, spec.action_size

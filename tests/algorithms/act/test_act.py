@@ -212,7 +212,12 @@ def test_chunk_loss_leaves_padded_steps_out():
     np.testing.assert_allclose(reconstruction, 1.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("use_cvae", [False, True], ids=["no_cvae", "cvae"])
+@pytest.mark.parametrize(
+    "use_cvae",
+    # Without the CVAE only the loss masks (a subset of the CVAE case): slow.
+    [pytest.param(False, marks=pytest.mark.slow), True],
+    ids=["no_cvae", "cvae"],
+)
 def test_masked_padding_does_not_move_the_update(use_cvae):
     # With the CVAE the encoder must not see the padded actions either: its
     # attention hides them, so z and the KL term cannot depend on them.
