@@ -18,6 +18,28 @@ from experiments import act_chunking
 from ilax import data, envs, experts
 
 
+def test_the_plot_has_one_open_loop_curve_per_network_and_set(monkeypatch):
+    settings = act_chunking.Settings(
+        chunk_sizes=(1, 20), ensembling_sizes=(20,), no_cvae_sizes=(20,), mlp_sizes=(5,)
+    )
+    configs = act_chunking.arms(settings)
+    success = {name: np.full(2, index / 10) for index, name in enumerate(configs)}
+    run = {"arms": {name: {"numbers": {"success": s}} for name, s in success.items()}}
+    drawn = {}
+    monkeypatch.setattr(
+        act_chunking.metrics_lib,
+        "plot_curves",
+        lambda curves, **kwargs: drawn.update(curves),
+    )
+    act_chunking.plot_success_vs_k({"human": run, "scripted": run}, configs, None)
+    # The MLP has a single k, so it draws nothing; ensembling and no-CVAE
+    # arms are not open-loop ACT points.
+    assert sorted(drawn) == ["ACT, human", "ACT, scripted"]
+    ks, values = drawn["ACT, human"]
+    assert ks == [1, 20]
+    np.testing.assert_array_equal(values, [[0.0, 0.1], [0.0, 0.1]])
+
+
 def test_arms_execute_and_train_as_the_ablation_says():
     settings = act_chunking.Settings(
         chunk_sizes=(1, 20), ensembling_sizes=(20,), no_cvae_sizes=(20,), mlp_sizes=()
