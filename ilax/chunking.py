@@ -50,6 +50,7 @@ class ChunkConfig:
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        config_lib.check_types(self)
         owner = type(self).__name__
         config_lib.check_fields(
             self,

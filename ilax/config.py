@@ -1,10 +1,15 @@
 """Checked overrides of configuration dataclasses.
 
 Configs are keyword-only dataclasses treated as values. Every override goes
-through `replace`, which refuses unknown field names and lists the valid ones.
+through `replace`, which refuses unknown field names and lists the valid ones;
+`check_types` compares every field with its annotation, so a value of the
+wrong type is refused naming its field before any check compares it.
 """
 
 import dataclasses
+import numbers
+import types
+import typing
 from typing import Any, TypeVar
 
 C = TypeVar("C")
@@ -62,3 +67,49 @@ def check_fields(
         check_positive(owner, field, getattr(config, field))
     for field in non_negative:
         check_non_negative(owner, field, getattr(config, field))
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether `value` is of the annotated type (integers count as reals)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_matches(item, args[0]) for item in value)
+        return len(args) == len(value) and all(map(_matches, value, args))
+    if hint is type(None):
+        return value is None
+    if hint is float:  # numpy scalars too
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # an annotation this check does not read
+
+
+def check_types(config: Any, path: str | None = None) -> None:
+    """Raises ValueError naming the first field whose value is not of its type.
+
+    Nested config dataclasses are checked too, their fields named by path
+    (`BCTrainConfig.learner.learning_rate`).
+    """
+    path = path or type(config).__name__
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value, hint = getattr(config, field.name), hints[field.name]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_types(value, f"{path}.{field.name}")
+        elif not _matches(value, hint):
+            shown = hint.__name__ if type(hint) is type else str(hint)
+            raise ValueError(
+                f"{path}.{field.name} must be of type {shown}; got {value!r} "
+                f"({type(value).__name__})"
+            )

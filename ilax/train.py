@@ -10,7 +10,13 @@ the same directory resumes from the latest checkpoint, with the stored
 algorithm, task, seeds and config as defaults (a larger `--config.rounds`
 lengthens an offline run; other config changes are refused).
 `eval` restores the latest checkpoint, evaluates every seed, prints the
-result and writes `eval.json`; `--config.eval_envs=...` and the like apply.
+result and writes `eval.json`; of the config only the evaluation's own
+fields (`--config.eval_envs`, `--config.eval_steps`) may differ from the
+run's, any other override is refused, naming it. A work directory whose
+checkpoints are all unreadable is not trained again from round 1 without
+`--restart` (which keeps the old metrics beside the new ones).
+Errors in flags, configs, data and checkpoints end the command with one
+line naming the field.
 """
 
 import dataclasses
@@ -40,6 +46,8 @@ METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"
 CHECKPOINT_DIR = "checkpoints"
 COMMANDS = ("train", "eval")
+# Config fields `eval` may change: they say how to evaluate, not what was trained.
+EVAL_FIELDS = ("eval_envs", "eval_steps")
 FLAGS = flags.FLAGS
 
 
@@ -110,16 +118,37 @@ def define_flags(argv: list[str]) -> None:
     flags.DEFINE_integer("keep", 3, "Checkpoints kept.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
     flags.DEFINE_bool("tensorboard", False, "Also write <workdir>/tensorboard.")
+    flags.DEFINE_bool(
+        "restart",
+        False,
+        "Train from round 1 although the workdir holds metrics or corrupt "
+        "checkpoints and no readable checkpoint (old metrics are kept aside).",
+    )
     config_flags.DEFINE_config_dataclass("config", config, "Algorithm config.")
 
 
 def _check_same_run(workdir: pathlib.Path, stored: dict | None) -> None:
     for name in ("algo", "task"):
         if stored is not None and stored[name] != getattr(FLAGS, name):
-            raise app.UsageError(
-                f"{workdir} holds a run with --{name}={stored[name]}; got "
+            raise SystemExit(
+                f"error: {workdir} holds a run with --{name}={stored[name]}; got "
                 f"--{name}={getattr(FLAGS, name)} (use another --workdir)"
             )
+
+
+def _check_same_config(workdir: pathlib.Path, stored: dict) -> None:
+    """Refuses an eval config that differs from the run's beyond EVAL_FIELDS."""
+    changed = checkpoints.differences(
+        stored["config"], checkpoints.info_json(FLAGS.config), ignore=EVAL_FIELDS
+    )
+    if changed:
+        fields = "; ".join(
+            line.replace("checkpoint has", "run has") for line in changed
+        )
+        raise SystemExit(
+            f"error: eval of {workdir} evaluates the run's own config; only "
+            f"{', '.join(EVAL_FIELDS)} may change, got config.{fields}"
+        )
 
 
 def _write_json(path: pathlib.Path, value: Any) -> None:
@@ -164,6 +193,7 @@ def train_command(workdir: pathlib.Path) -> None:
         metrics_path=workdir / METRICS_FILE,
         progress=FLAGS.progress,
         tensorboard_dir=str(workdir / "tensorboard") if FLAGS.tensorboard else None,
+        restart=FLAGS.restart,
     )
     _write_json(workdir / RUN_FILE, run)  # a lengthened run keeps its length
     if history:
@@ -175,8 +205,9 @@ def eval_command(workdir: pathlib.Path) -> None:
     """Evaluates the latest checkpoint of the run in `workdir`."""
     stored = _stored_run(str(workdir))
     if stored is None:
-        raise app.UsageError(f"{workdir} holds no run ({RUN_FILE} missing)")
+        raise SystemExit(f"error: {workdir} holds no run ({RUN_FILE} missing)")
     _check_same_run(workdir, stored)
+    _check_same_config(workdir, stored)
     trainer, _ = _build()
     key = jax.random.key(FLAGS.seed)
     state, completed = loop.restore(
@@ -202,8 +233,9 @@ def main(argv: list[str]) -> None:
             train_command(workdir)
         else:
             eval_command(workdir)
-    except (checkpoints.CheckpointError, loop.NonFiniteError) as error:
-        # The message says what to do; a traceback would bury it.
+    except (checkpoints.CheckpointError, loop.NonFiniteError, ValueError) as error:
+        # The message names the field and says what to do; a traceback would
+        # bury it. ValueError is every config, data and shape check's type.
         raise SystemExit(f"error: {error}") from error
 
 

@@ -66,6 +66,7 @@ class LearnerConfig:
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid shared field."""
+        config_lib.check_types(self)
         owner = type(self).__name__
         config_lib.check_choice(owner, "input", self.input, checks.INPUTS)
         config_lib.check_positive(owner, "min_std", self.min_std)

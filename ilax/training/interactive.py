@@ -60,6 +60,7 @@ class InteractiveConfig:
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        config_lib.check_types(self)
         config_lib.check_fields(
             self,
             positive=("iterations", "num_envs", "updates_per_iteration", "batch_size"),

@@ -33,7 +33,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from ilax.training import updates
+from ilax.training import metrics_log, updates
 from ilax.training.checkpoints import Checkpointer
 from ilax.types import Trainer
 
@@ -131,37 +131,6 @@ def _compact(round_number: int, num_rounds: int, means: dict, seconds: float) ->
     return f"round {round_number}/{num_rounds} ({seconds:.2f}s) " + " ".join(parts)
 
 
-def _rewrite_jsonl(path: pathlib.Path, last_round: int) -> None:
-    """Drops records past `last_round`: they will be run again."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["round"] <= last_round:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut short by a crash
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text("".join(line + "\n" for line in kept))
-    os.replace(staging, path)
-
-
-def _tensorboard_writer(directory: str | None):
-    if directory is None:
-        return None
-    try:
-        from tensorboardX import SummaryWriter  # optional
-    except ImportError:
-        logging.warning(
-            "tensorboard_dir=%s ignored: no writer importable (pip install "
-            "tensorboardX); metrics.jsonl has the same numbers",
-            directory,
-        )
-        return None
-    return SummaryWriter(directory)
-
-
 @contextlib.contextmanager
 def _sigterm_flag():
     """A flag set by SIGTERM while the block runs; the old handler returns after."""
@@ -247,6 +216,7 @@ def run(
     progress: bool = True,
     stop_on_nonfinite: bool = True,
     tensorboard_dir: str | None = None,
+    restart: bool = False,
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Runs `trainer` for `num_rounds` rounds on `num_seeds` seeds at once.
 
@@ -261,7 +231,8 @@ def run(
         0 never evaluates.
       checkpoint_dir: where checkpoints go; the run resumes from the latest
         one there. None keeps nothing.
-      save_every: save after every this many rounds and after the last.
+      save_every: save after every this many rounds (>= 1) and always after
+        the last.
       max_to_keep: checkpoints kept.
       run_info: JSON-serializable description of the run (algorithm, task,
         config as a dict); a checkpoint of a run described otherwise is
@@ -273,6 +244,10 @@ def run(
       stop_on_nonfinite: raise `NonFiniteError` when a round reports
         `train/nonfinite` > 0 for any seed (the state is not saved).
       tensorboard_dir: also write scalars there, if tensorboardX is installed.
+      restart: start from round 1 although earlier records exist with no
+        readable checkpoint to resume them (every checkpoint set aside as
+        corrupt, or metrics of a run that kept no checkpoint); the old
+        `metrics_path` is renamed `<name>.<time>.old`, never deleted.
 
     Returns:
       `(run_state, history)`: the final state of all seeds and the records
@@ -282,11 +257,19 @@ def run(
       NonFiniteError: a round went non-finite; checkpoints hold the last good
         state.
       CheckpointMismatchError: `checkpoint_dir` holds another run.
+      CheckpointError: earlier records but nothing to resume them from, and
+        not `restart`.
+      ValueError: a count out of range, naming it.
     """
     num_rounds = trainer.num_rounds if num_rounds is None else num_rounds
-    for name, value in (("num_seeds", num_seeds), ("num_rounds", num_rounds)):
-        if value < 1:
-            raise ValueError(f"run: {name} must be >= 1; got {value}")
+    for name, value, least in (
+        ("num_seeds", num_seeds, 1),
+        ("num_rounds", num_rounds, 1),
+        ("save_every", save_every, 1),
+        ("eval_every", eval_every, 0),
+    ):
+        if not isinstance(value, int) or value < least:
+            raise ValueError(f"run: {name} must be an int >= {least}; got {value!r}")
     keys = init_keys(key, num_seeds, seed_offset)
     seeds = list(range(seed_offset, seed_offset + num_seeds))
     info = _run_info(run_info, key, num_seeds, seed_offset)
@@ -307,15 +290,22 @@ def run(
         start = meta["step"]
         logging.info("resumed from round %d in %s", start, checkpoint_dir)
     else:
+        metrics_path = None if metrics_path is None else pathlib.Path(metrics_path)
+        try:
+            metrics_log.check_fresh_start(checkpoint_dir, metrics_path, restart)
+        except BaseException:
+            if checkpointer is not None:
+                checkpointer.close()
+            raise
         state = programs.init(keys)
 
     metrics_file = None
     if metrics_path is not None:
         metrics_path = pathlib.Path(metrics_path)
         metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        _rewrite_jsonl(metrics_path, start)
+        metrics_log.keep_until(metrics_path, start)
         metrics_file = open(metrics_path, "a")  # noqa: SIM115 (closed below)
-    writer = _tensorboard_writer(tensorboard_dir)
+    writer = metrics_log.tensorboard_writer(tensorboard_dir)
     bar = tqdm.tqdm(
         total=num_rounds, initial=start, disable=not progress, desc="rounds"
     )

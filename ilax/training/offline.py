@@ -64,6 +64,7 @@ class OfflineTrainConfig:
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
+        config_lib.check_types(self)
         config_lib.check_fields(
             self,
             positive=(
