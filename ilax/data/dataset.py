@@ -165,6 +165,29 @@ def validate(dataset: Dataset) -> None:
             )
 
 
+def _check_episode_shapes(index: int, episode: dict, first: dict, steps: int) -> None:
+    """Per-step fields `[T(+1), width]` as wide as the first episode's; `[T]` scalars.
+
+    Raises:
+      DatasetError: naming the episode, the field, the expected and the actual
+        shape.
+    """
+    for name in ("obs", "privileged", "action", "executed_action"):
+        shape, first_shape = np.shape(episode[name]), np.shape(first[name])
+        width = first_shape[-1] if len(first_shape) == 2 else "width"
+        if len(shape) != 2 or shape[1] != width:
+            raise DatasetError(
+                f"episode {index}: field {name!r} expected shape [T, {width}]"
+                f"{' (as episode 0)' if index else ''}; got {shape}"
+            )
+    for name in ("reward", "terminated", "truncated"):
+        if np.shape(episode[name]) != (steps,):
+            raise DatasetError(
+                f"episode {index}: field {name!r} expected shape ({steps},); got "
+                f"{np.shape(episode[name])}"
+            )
+
+
 def from_episodes(
     episodes: list[dict[str, np.ndarray]],
 ) -> Dataset:
@@ -181,6 +204,9 @@ def from_episodes(
     if not episodes:
         raise DatasetError("empty dataset: no episodes")
     for index, episode in enumerate(episodes):
+        missing = [name for name in _EPISODE_DTYPES if name not in episode]
+        if missing:
+            raise DatasetError(f"episode {index}: missing field(s) {missing}")
         steps = len(episode["action"])
         if steps == 0:
             raise DatasetError(f"episode {index} has no steps (zero-length episode)")
@@ -191,6 +217,7 @@ def from_episodes(
                     f"episode {index}: field {name!r} expected dtype of kind "
                     f"{kind.__name__}; got {dtype}"
                 )
+        _check_episode_shapes(index, episode, episodes[0], steps)
         for name in ("obs", "privileged"):
             if len(episode[name]) != steps + 1:
                 raise DatasetError(

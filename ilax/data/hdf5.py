@@ -18,7 +18,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ilax.data.dataset import Dataset, DatasetError, episodes, from_episodes
+from ilax.data.dataset import (
+    Dataset,
+    DatasetError,
+    episodes,
+    from_episodes,
+    validate,
+)
 
 MAIN_FILE = "main_data.hdf5"
 METADATA_FILE = "metadata.json"
@@ -64,7 +70,12 @@ def save(
 
     Returns:
       The directory written.
+
+    Raises:
+      DatasetError: `dataset` is not valid (empty, NaN, inconsistent); it is
+        refused before anything is written, so `path` keeps what it held.
     """
+    validate(dataset)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     low, high = action_bounds if action_bounds is not None else (None, None)
@@ -186,6 +197,20 @@ def _check_shapes(name: str, episode: dict[str, np.ndarray], sizes: dict[str, in
             raise DatasetError(f"{name}: {key!r} is not finite at step {step}")
 
 
+def _episode_names(main: pathlib.Path, file: h5py.File) -> list[str]:
+    """The `episode_<i>` groups in index order; any other name is an error."""
+    indices = {}
+    for name in file:
+        number = name.removeprefix("episode_")
+        if not (name.startswith("episode_") and number.isdigit()):
+            raise DatasetError(
+                f"{main}: group {name!r} is not an episode (expected names "
+                "episode_<i>, i = 0, 1, ...)"
+            )
+        indices[name] = int(number)
+    return sorted(indices, key=indices.get)
+
+
 def load(path: str | os.PathLike) -> Dataset:
     """Reads and validates a dataset written by `save` (or Minari, with infos).
 
@@ -209,10 +234,7 @@ def load(path: str | os.PathLike) -> Dataset:
     main = path / MAIN_FILE
     try:
         with h5py.File(main, "r") as file:
-            names = sorted(
-                (k for k in file if k.startswith("episode_")),
-                key=lambda k: int(k.split("_")[1]),
-            )
+            names = _episode_names(main, file)
             if not names:
                 raise DatasetError(f"{main}: empty dataset (no episode groups)")
             loaded = []

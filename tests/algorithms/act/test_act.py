@@ -158,7 +158,7 @@ def _batch(seed=0):
     "overrides, match",
     [
         ({"latent_size": 0}, "ACTConfig.latent_size must be a positive int; got 0"),
-        ({"encoder_layers": 2.5}, "ACTConfig.encoder_layers must be of type int; got 2.5"),
+        ({"encoder_layers": 2.5}, "ACTConfig.encoder_layers must be of type int"),
         ({"model_size": 30, "num_heads": 4}, "ACTConfig.model_size must be divisible"),
         ({"loss": "huber"}, "ACTConfig.loss must be one of 'l1', 'mse'"),
         ({"kl_weight": -1.0}, "ACTConfig.kl_weight must be >= 0"),
