@@ -1,0 +1,105 @@
+"""The probe's unclear errors: each now one line naming the field, the
+expected and the actual value.
+
+Orbax's "Event loop is closed" tracebacks during a checkpoint fallback are
+not among them: they come from tensorstore callbacks into an event loop
+orbax has already closed, outside ilax (RELIABILITY.md).
+"""
+
+import h5py
+import pytest
+
+from ilax import data
+from ilax.algorithms import bc
+from ilax.data import hdf5
+from ilax.scripts import flags as script_flags
+from tests.data.test_dataset import _dataset, _episode
+from tests.reliability.test_silent_failures import stored_run
+from tests.training.test_cli import run_cli
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (
+            "--config.learner.lerning_rate=1",
+            "config.learner has no field 'lerning_rate'",
+        ),
+        ("--config.batchsize=3", "config has no field 'batchsize'"),
+    ],
+)
+def test_an_unknown_config_field_is_one_line_listing_the_fields(override, message):
+    with pytest.raises(SystemExit) as exit_info:
+        script_flags.check_overrides(bc.BCTrainConfig(), [override], prefix="config")
+    text = str(exit_info.value)
+    assert "\n" not in text and message in text and "its fields: " in text
+
+
+def test_episodes_of_different_widths_name_the_episode_and_field():
+    episodes = [_episode(3), _episode(4, obs_size=5)]
+    with pytest.raises(
+        data.DatasetError,
+        match=r"episode 1: field 'obs' expected shape \[T, 2\] \(as episode 0\); "
+        r"got \(5, 5\)",
+    ):
+        data.from_episodes(episodes)
+    del episodes[1]["reward"]
+    with pytest.raises(data.DatasetError, match=r"episode 1: missing field\(s\)"):
+        data.from_episodes(episodes)
+
+
+def test_an_hdf5_group_that_is_not_an_episode_is_named(tmp_path):
+    path = data.save(_dataset(), tmp_path / "demos")
+    with h5py.File(path / hdf5.MAIN_FILE, "a") as file:
+        file.move("episode_1", "episode_one")
+    with pytest.raises(
+        data.DatasetError, match="group 'episode_one' is not an episode"
+    ):
+        data.load(path)
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("learning_rate", "abc", "float"),
+        ("hidden_sizes", (64, "a"), r"tuple\[int, ...\]"),
+        ("normalize", 1, "bool"),
+        ("num_components", 2.0, "int"),
+    ],
+)
+def test_a_config_value_of_the_wrong_type_names_the_field(field, value, expected):
+    with pytest.raises(
+        ValueError, match=rf"BCConfig.{field} must be of type {expected}; got"
+    ):
+        bc.BCConfig(**{field: value}).check()
+    with pytest.raises(ValueError, match=rf"BCTrainConfig.learner.{field} must be"):
+        bc.BCTrainConfig(learner=bc.BCConfig(**{field: value})).check()
+
+
+def errors(result):
+    """The stderr lines the command line wrote as its own errors."""
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+def test_the_command_line_reports_a_bad_config_in_one_line(tmp_path):
+    result = run_cli(
+        "--algo=bc", "--task=pendulum", f"--workdir={tmp_path / 'run'}",
+        "--config.batch_size=0",
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert errors(result) == ["error: BCTrainConfig.batch_size must be > 0; got 0"]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_task_mismatch_is_one_line_without_the_flag_help(tmp_path):
+    workdir = tmp_path / "run"
+    stored_run(workdir, bc.BCTrainConfig())
+    result = run_cli(f"--workdir={workdir}", "--task=cartpole")
+    assert result.returncode != 0
+    assert errors(result) == [
+        f"error: {workdir} holds a run with --task=pendulum; got --task=cartpole "
+        "(use another --workdir)"
+    ]
+    # absl's usage errors print the flag help, a line per flag.
+    assert not [line for line in result.stderr.splitlines() if line.startswith("  --")]
+    assert "Traceback" not in result.stderr
