@@ -37,6 +37,7 @@ from ilax.training.run_state import (  # noqa: F401  (re-exported)
 )
 
 _STATE, _META = "state", "meta"
+_ORBAX_SERVICE_THREADS = ("metadata_store",)
 CORRUPT_DIR = "corrupt"
 
 
@@ -174,7 +175,11 @@ class Checkpointer:
         current = threading.current_thread()
         deadline = time.monotonic() + 60.0
         for thread in set(threading.enumerate()) - self._threads_before:
-            if thread is not current and not thread.daemon:
+            # Orbax's metadata store starts its writer thread on the first
+            # save and keeps it until the manager closes: waiting for it cost
+            # the full minute whenever the first save failed.
+            long_lived = thread.name.startswith(_ORBAX_SERVICE_THREADS)
+            if thread is not current and not thread.daemon and not long_lived:
                 _join_until(thread, deadline)
         self._manager.reload()
         return CheckpointError(

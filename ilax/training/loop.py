@@ -34,7 +34,7 @@ import tqdm
 from absl import logging
 
 from ilax.training import metrics_log, updates
-from ilax.training.checkpoints import Checkpointer
+from ilax.training.checkpoints import Checkpointer, CheckpointError
 from ilax.types import Trainer
 
 NONFINITE = updates.NONFINITE
@@ -258,7 +258,9 @@ def run(
         state.
       CheckpointMismatchError: `checkpoint_dir` holds another run.
       CheckpointError: earlier records but nothing to resume them from, and
-        not `restart`.
+        not `restart`; or a save failed (a full disk, a read-only folder):
+        the checkpoints before it are intact and `error.state` holds the
+        newest run state.
       ValueError: a count out of range, naming it.
     """
     num_rounds = trainer.num_rounds if num_rounds is None else num_rounds
@@ -369,6 +371,13 @@ def run(
                         "; checkpoint saved" if checkpointer else "",
                     )
                     break
+        if checkpointer is not None:
+            checkpointer.wait()  # the last save's failure is reported here
+    except CheckpointError as error:
+        # A failed save (a full disk, a read-only folder) leaves the earlier
+        # checkpoints intact; the newest state is still whole in memory.
+        error.state = state
+        raise
     finally:
         bar.close()
         if metrics_file is not None:
