@@ -16,8 +16,10 @@ warning, and the previous step is restored instead.
 import logging as std_logging
 import os
 import pathlib
+import sys
 import threading
 import time
+import traceback
 from typing import Any
 
 import jax
@@ -49,10 +51,39 @@ class _QuietOrbax(std_logging.Filter):
         return not orbax or record.levelno >= std_logging.WARNING
 
 
+def _late_tensorstore_callback(unraisable) -> bool:
+    """Whether an unraisable error is a read finishing after its loop closed.
+
+    When a restore fails on a corrupt step, orbax closes its event loop while
+    tensorstore is still reading the step's other arrays; each read that
+    completes later calls `loop.call_soon_threadsafe` on the closed loop and
+    its `RuntimeError` reaches `sys.unraisablehook`. Nothing waits for those
+    reads any more.
+    """
+    if unraisable.exc_type is not RuntimeError:
+        return False
+    if str(unraisable.exc_value) != "Event loop is closed":
+        return False
+    frames = traceback.extract_tb(unraisable.exc_traceback)
+    return any(frame.name == "call_soon_threadsafe" for frame in frames)
+
+
 def _quiet_orbax() -> None:
     logger = std_logging.getLogger("absl")
     if not any(isinstance(f, _QuietOrbax) for f in logger.filters):
         logger.addFilter(_QuietOrbax())
+    previous = sys.unraisablehook
+    if getattr(previous, "_ilax_filter", False):
+        return
+
+    def hook(unraisable) -> None:
+        if _late_tensorstore_callback(unraisable):
+            logging.debug("dropped a late tensorstore read of a closed restore")
+        else:
+            previous(unraisable)
+
+    hook._ilax_filter = True
+    sys.unraisablehook = hook
 
 
 class CheckpointError(RuntimeError):
