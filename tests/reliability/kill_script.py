@@ -3,8 +3,8 @@
 python -m tests.reliability.kill_script WORKDIR ROUNDS
 
 Trains `fake_trainer.make_bc` on 2 seeds with a checkpoint after every round
-and `WORKDIR/metrics.jsonl`, resuming whatever WORKDIR holds, then writes the
-final state's leaves to `WORKDIR/final.npz` and prints DONE.
+in `WORKDIR/checkpoints` and `WORKDIR/metrics.jsonl`, resuming whatever
+WORKDIR holds, then prints DONE.
 """
 
 import os
@@ -18,9 +18,8 @@ from ilax import platform  # noqa: E402
 platform.use_safe_cpu_flags()
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 
-from ilax.training import checkpoints, loop  # noqa: E402
+from ilax.training import loop  # noqa: E402
 from tests.training import fake_trainer  # noqa: E402
 
 if "ILAX_JAX_CACHE" in os.environ:
@@ -29,7 +28,7 @@ if "ILAX_JAX_CACHE" in os.environ:
 
 def main(workdir: str, rounds: str) -> None:
     workdir = pathlib.Path(workdir)
-    state, _ = loop.run(
+    loop.run(
         fake_trainer.make_bc(num_rounds=int(rounds), updates_per_round=5),
         key=jax.random.key(0),
         num_seeds=2,
@@ -39,8 +38,6 @@ def main(workdir: str, rounds: str) -> None:
         save_every=1,
         progress=False,
     )
-    leaves = jax.tree.leaves(checkpoints.to_savable(state))
-    np.savez(workdir / "final.npz", *leaves)
     print("DONE", flush=True)
 
 
