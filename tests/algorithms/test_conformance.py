@@ -318,18 +318,31 @@ def test_the_policy_acts_on_a_batch_of_environments_with_their_own_state(name):
         assert leaf.shape[: len(batch_shape)] == batch_shape
     step = jax.jit(max_one_trace(policy.step, name))
     sizes = (c.env.observation_size, c.env.privileged_size)
+    # The same keys drive a second batch whose other environments see other
+    # observations: environment 0's actions and state must not change.
+    other_state = policy_state
     for t in range(3):
-        obs, privileged = (
+        obs, privileged, other_obs, other_privileged = (
             jax.random.normal(jax.random.key(20 + t + 10 * i), batch_shape + (n,))
-            for i, n in enumerate(sizes)
+            for i, n in enumerate(sizes + sizes)
         )
+        key = jax.random.key(30 + t)
         action, new_state, extras = step(
-            policy_state, Observation(obs, privileged), jax.random.key(30 + t)
+            policy_state, Observation(obs, privileged), key
         )
         assert action.shape == batch_shape + (c.env.action_size,)
         assert np.all(np.isfinite(action))
         chex.assert_trees_all_equal_shapes_and_dtypes(new_state, policy_state)
         policy_state = new_state
+        others = Observation(
+            other_obs.at[0].set(obs[0]), other_privileged.at[0].set(privileged[0])
+        )
+        other_action, other_state, _ = step(other_state, others, jax.random.clone(key))
+        np.testing.assert_array_equal(other_action[0], action[0])
+        chex.assert_trees_all_equal(
+            jax.tree.map(lambda x: x[0], other_state),
+            jax.tree.map(lambda x: x[0], policy_state),
+        )
     evaluation = jax.jit(trainer.evaluate)(state, jax.random.key(12))
     # 3 environments x 12 steps, episodes of at most 10 steps.
     assert float(evaluation["eval/num_episodes"]) >= 3
