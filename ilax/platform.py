@@ -15,11 +15,17 @@ Small programs on a few cores are another matter: with one environment,
 handing XLA's tiny operations to a second thread costs more than it saves,
 and `limit_cpu_threads(1)` makes batch-1 rollouts faster
 (`results/env_throughput_cpu_threads/`).
+
+Every command line, benchmark and experiment keeps JAX's persistent
+compilation cache in one per-user folder (`use_compilation_cache`), so a
+second run of any command compiles (almost) nothing.
 """
 
 import os
+import tempfile
 
 import jax  # importing does not start the backend; XLA_FLAGS is read then
+from absl import logging
 from jax._src import xla_bridge
 
 CPU_XLA_FLAGS = ("--xla_cpu_enable_concurrency_optimized_scheduler=false",)
@@ -39,16 +45,67 @@ def use_safe_cpu_flags() -> None:
     os.environ["XLA_FLAGS"] = " ".join(flags)
 
 
-def use_compilation_cache(cache_dir: str | None = None) -> None:
+CACHE_ENV = "ILAX_JAX_CACHE"
+_CACHE_OFF = ("", "0", "off", "false", "none")
+_warned_unwritable: set[str] = set()
+
+
+def default_cache_dir() -> str | None:
+    """The compilation cache folder: `$ILAX_JAX_CACHE`, else a per-user one.
+
+    `ILAX_JAX_CACHE=off` (or empty, `0`, `false`, `none`) turns the cache
+    off (None). The per-user folder is `$XDG_CACHE_HOME/ilax/jax`, else
+    `~/.cache/ilax/jax`, shared by every checkout and working directory.
+    """
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return None if chosen.strip().lower() in _CACHE_OFF else chosen
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache"
+    )
+    return os.path.join(base, "ilax", "jax")
+
+
+def _writable(folder: str) -> str | None:
+    """None if `folder` can be created and written to, else why not."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def use_compilation_cache(cache_dir: str | None = None) -> str | None:
     """Turns on JAX's persistent compilation cache (re-runs skip most compiles).
 
-    The folder is `cache_dir`, else `$ILAX_JAX_CACHE`, else `.cache/jax` under
-    the current directory. Programs that compile in under a second are not
-    cached.
+    The folder is `cache_dir`, else `default_cache_dir()` (`$ILAX_JAX_CACHE`,
+    else `~/.cache/ilax/jax`). Programs that compile in under a second are
+    not cached. A folder that cannot be written is warned about once and the
+    run goes on without the cache; a corrupt entry is recompiled (JAX warns).
+
+    Returns:
+      The folder in use, or None when the cache is off.
     """
-    cache = cache_dir or os.environ.get("ILAX_JAX_CACHE", os.path.join(".cache", "jax"))
-    jax.config.update("jax_compilation_cache_dir", cache)
+    folder = cache_dir or default_cache_dir()
+    if folder is None:
+        return None
+    problem = _writable(folder)
+    if problem is not None:
+        if folder not in _warned_unwritable:
+            _warned_unwritable.add(folder)
+            logging.warning(
+                "compilation cache %s is not writable (%s); running without it "
+                "(set %s to another folder, or to 'off')",
+                folder,
+                problem,
+                CACHE_ENV,
+            )
+        return None
+    jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    return folder
 
 
 def limit_cpu_threads(num_threads: int) -> None:

@@ -62,3 +62,66 @@ def test_without_cpu_affinity_threads_count_every_core_and_pinning_says_why(
     assert platform.cpu_threads() == (os.cpu_count() or 1)
     with pytest.raises(RuntimeError, match="cannot pin a process"):
         platform.limit_cpu_threads(1)
+
+
+def test_the_cache_folder_is_per_user_movable_and_can_be_turned_off(monkeypatch):
+    monkeypatch.delenv(platform.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere/cache")
+    assert platform.default_cache_dir() == "/somewhere/cache/ilax/jax"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", "/home/someone")
+    assert platform.default_cache_dir() == "/home/someone/.cache/ilax/jax"
+    monkeypatch.setenv(platform.CACHE_ENV, "/elsewhere")
+    assert platform.default_cache_dir() == "/elsewhere"
+    for off in ("off", "", "0", "False"):
+        monkeypatch.setenv(platform.CACHE_ENV, off)
+        assert platform.default_cache_dir() is None
+        assert platform.use_compilation_cache() is None
+
+
+def test_an_unwritable_cache_is_warned_about_once_and_skipped(tmp_path, caplog):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    before = jax.config.jax_compilation_cache_dir
+    for _ in range(2):
+        assert platform.use_compilation_cache(str(blocker / "jax")) is None
+    assert jax.config.jax_compilation_cache_dir == before
+    warnings = [r for r in caplog.records if "is not writable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "running without it" in warnings[0].getMessage()
+
+
+CACHED_PROGRAM = """
+import sys
+import jax, jax.numpy as jnp
+from ilax import platform
+assert platform.use_compilation_cache() == sys.argv[1]
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+x = jnp.arange(16.0).reshape(4, 4)
+print(float(jax.jit(lambda x: jnp.sin(x) @ x.T)(x).sum()))
+"""
+
+
+def test_a_second_run_reads_the_cache_and_a_corrupt_entry_is_recompiled(tmp_path):
+    folder = tmp_path / "cache"
+    env = {**os.environ, platform.CACHE_ENV: str(folder), "JAX_PLATFORMS": "cpu"}
+
+    def run():
+        result = subprocess.run(
+            [sys.executable, "-c", CACHED_PROGRAM, str(folder)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result
+
+    first = run()
+    entries = [p for p in folder.iterdir() if p.name.endswith("-cache")]
+    assert entries, sorted(p.name for p in folder.iterdir())
+    for entry in entries:
+        entry.write_bytes(b"not a compiled program")
+    again = run()
+    assert again.stdout.splitlines()[-1] == first.stdout.splitlines()[-1]
+    assert "Error reading persistent compilation cache entry" in again.stderr

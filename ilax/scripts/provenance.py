@@ -22,17 +22,16 @@ from ilax import platform as platform_lib
 _PACKAGES = ("jax", "jaxlib", "mujoco", "mujoco-mjx", "flax", "optax", "numpy")
 
 
-def setup_jax(cache_dir: str | None = None) -> None:
+def setup_jax(cache_dir: str | None = None) -> str | None:
     """Quiets INFO logs and turns on the persistent compilation cache.
 
-    The cache is `cache_dir`, else `$ILAX_JAX_CACHE`, else `.cache/jax` under
-    the working directory; re-runs of a script then skip most compiles.
+    The cache is `cache_dir`, else `ilax.platform.default_cache_dir()`
+    (`$ILAX_JAX_CACHE`, else `~/.cache/ilax/jax`); re-runs of a script then
+    skip most compiles. Returns the folder in use (None: the cache is off).
     """
     # absl.app turns INFO logging on; MJX logs a line per model at INFO.
     logging.set_verbosity(logging.WARNING)
-    platform_lib.use_compilation_cache(
-        cache_dir or os.environ.get("ILAX_JAX_CACHE", str(pathlib.Path(".cache/jax")))
-    )
+    return platform_lib.use_compilation_cache(cache_dir)
 
 
 def _cpu_model() -> str:
@@ -57,7 +56,7 @@ def _git_commit() -> str:
 
 
 def environment_info() -> dict[str, Any]:
-    """Device, CPU, thread limit, precision, XLA flags, versions and commit."""
+    """Device, CPU, thread limit, precision, XLA flags, cache, versions, commit."""
     device = jax.devices()[0]
     versions = {}
     for package in _PACKAGES:
@@ -77,6 +76,8 @@ def environment_info() -> dict[str, Any]:
         "cpu_threads": platform_lib.cpu_threads(),
         "matmul_precision": str(jax.config.jax_default_matmul_precision),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        # Compile times depend on it: a warm cache compiles almost nothing.
+        "compilation_cache": jax.config.jax_compilation_cache_dir,
         "versions": versions,
         "commit": _git_commit(),
     }
