@@ -4,9 +4,9 @@ A run killed at any moment (inside a round, during an asynchronous save,
 between the two) and started again with the same command finishes with the
 same final checkpoint (the SHA-256 digest of every array) and the same
 metrics records, bit for bit, as a run that was never interrupted, and never
-leaves a workdir it cannot resume. The default tier kills the host loop
-(`kill_script`) 3 times; the slow tier kills it 20 times, and the command
-line (`python -m ilax.train`, BC on pendulum) 20 times.
+leaves a workdir it cannot resume. The default tier kills the command line
+(`python -m ilax.train`, BC on pendulum) 3 times; the slow tier kills it 20
+times, and the bare host loop (`kill_script`) 20 times.
 """
 
 import json
@@ -81,11 +81,11 @@ def first_round_written(process, workdir, deadline_s=120):
 @pytest.mark.parametrize(
     "command, kills",
     [
-        ("loop", 3),
-        pytest.param("loop", 20, marks=pytest.mark.slow),
+        ("cli", 3),
         pytest.param("cli", 20, marks=pytest.mark.slow),
+        pytest.param("loop", 20, marks=pytest.mark.slow),
     ],
-    ids=["loop-3", "loop-20", "cli-20"],
+    ids=["cli-3", "cli-20", "loop-20"],
 )
 def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, command, kills):
     straight = tmp_path / "straight"
