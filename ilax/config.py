@@ -7,6 +7,7 @@ wrong type is refused naming its field before any check compares it.
 """
 
 import dataclasses
+import math
 import numbers
 import types
 import typing
@@ -86,8 +87,9 @@ def _matches(value: Any, hint: Any) -> bool:
         return len(args) == len(value) and all(map(_matches, value, args))
     if hint is type(None):
         return value is None
-    if hint is float:  # numpy scalars too
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is float:  # numpy scalars too; no config means inf or NaN
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return real and math.isfinite(value)
     if hint is int:
         return isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if isinstance(hint, type):
@@ -98,18 +100,21 @@ def _matches(value: Any, hint: Any) -> bool:
 def check_types(config: Any, path: str | None = None) -> None:
     """Raises ValueError naming the first field whose value is not of its type.
 
-    Nested config dataclasses are checked too, their fields named by path
+    A float field must be finite. Nested config dataclasses must be of their
+    annotated class and are checked too, their fields named by path
     (`BCTrainConfig.learner.learning_rate`).
     """
     path = path or type(config).__name__
     hints = typing.get_type_hints(type(config))
     for field in dataclasses.fields(config):
         value, hint = getattr(config, field.name), hints[field.name]
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            check_types(value, f"{path}.{field.name}")
-        elif not _matches(value, hint):
+        nested = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        if not _matches(value, hint):
             shown = hint.__name__ if type(hint) is type else str(hint)
+            wanted = "a finite float" if hint is float else f"of type {shown}"
             raise ValueError(
-                f"{path}.{field.name} must be of type {shown}; got {value!r} "
+                f"{path}.{field.name} must be {wanted}; got {value!r} "
                 f"({type(value).__name__})"
             )
+        if nested:
+            check_types(value, f"{path}.{field.name}")

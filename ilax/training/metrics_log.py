@@ -52,11 +52,20 @@ def keep_until(path: pathlib.Path, last_round: int) -> None:
 
 
 def set_aside(path: pathlib.Path) -> pathlib.Path | None:
-    """Renames `path` to `<name>.<time>.old` and returns the new path."""
+    """Renames `path` (a file or folder) to `<name>.<time>[.<n>].old`.
+
+    Never replaces an earlier one: a second rename in the same second gets
+    the next free `<n>`. Returns the new path (None if `path` does not exist).
+    """
     if not path.exists():
         return None
-    aside = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.old")
-    os.replace(path, aside)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.{stamp}.old")
+    number = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.{stamp}.{number}.old")
+        number += 1
+    os.rename(path, aside)
     return aside
 
 
@@ -65,35 +74,41 @@ def check_fresh_start(
     metrics_path: pathlib.Path | None,
     restart: bool,
 ) -> None:
-    """Refuses to start from round 1 over an earlier run's traces.
+    """Refuses to start from round 1 where that would lose an earlier run's work.
 
-    The traces are records in `metrics_path` and checkpoints set aside in
-    `checkpoint_dir/corrupt/`. With `restart`, the old metrics file is
-    renamed aside (`set_aside`) and a warning says so.
+    Lost work is checkpoints set aside as unreadable in
+    `checkpoint_dir/corrupt/`, or, for a run that keeps no checkpoints at
+    all, the records in `metrics_path`. (With checkpoints and none written
+    yet, the records are of rounds that were never saved: a crash before the
+    first save. They are run again and rewritten, as on any resume.) With
+    `restart`, the old metrics file and `corrupt/` are renamed aside
+    (`set_aside`), never deleted, and a warning says so.
 
     Raises:
-      CheckpointError: traces exist and not `restart`.
+      CheckpointError: such work exists and not `restart`.
     """
-    traces = []
+    traces, aside = [], []
     recorded = rounds(metrics_path) if metrics_path else []
-    if recorded:
+    if recorded and checkpoint_dir is None:
         traces.append(f"{metrics_path} records rounds up to {max(recorded)}")
+        aside.append(metrics_path)
     corrupt = pathlib.Path(checkpoint_dir or ".") / CORRUPT_DIR
     if checkpoint_dir is not None and corrupt.is_dir() and any(corrupt.iterdir()):
         traces.append(f"{corrupt} holds checkpoints set aside as unreadable")
+        aside += [metrics_path, corrupt] if recorded else [corrupt]
     if not traces:
         return
     if not restart:
         raise CheckpointError(
             f"no checkpoint to resume from, but {' and '.join(traces)}; starting "
             "again would lose them: pass restart=True (--restart) to start from "
-            "round 1, keeping the old metrics aside"
+            "round 1, keeping the old records aside"
         )
-    aside = set_aside(metrics_path) if metrics_path else None
+    kept = [str(set_aside(path)) for path in aside]
     logging.warning(
-        "restart: %s; starting from round 1%s",
+        "restart: %s; starting from round 1 (kept as %s)",
         " and ".join(traces),
-        f" (old metrics kept as {aside})" if aside else "",
+        ", ".join(kept),
     )
 
 

@@ -14,7 +14,7 @@ import h5py
 import pytest
 
 from ilax import data
-from ilax.algorithms import bc
+from ilax.algorithms import bc, gan
 from ilax.data import hdf5
 from ilax.scripts import flags as script_flags
 from ilax.training import checkpoints
@@ -66,19 +66,25 @@ def test_an_hdf5_group_that_is_not_an_episode_is_named(tmp_path):
 @pytest.mark.parametrize(
     "field, value, expected",
     [
-        ("learning_rate", "abc", "float"),
-        ("hidden_sizes", (64, "a"), r"tuple\[int, ...\]"),
-        ("normalize", 1, "bool"),
-        ("num_components", 2.0, "int"),
+        ("learning_rate", "abc", "a finite float"),
+        ("learning_rate", float("inf"), "a finite float"),
+        ("hidden_sizes", (64, "a"), r"of type tuple\[int, ...\]"),
+        ("normalize", 1, "of type bool"),
+        ("num_components", 2.0, "of type int"),
     ],
 )
 def test_a_config_value_of_the_wrong_type_names_the_field(field, value, expected):
-    with pytest.raises(
-        ValueError, match=rf"BCConfig.{field} must be of type {expected}; got"
-    ):
+    with pytest.raises(ValueError, match=rf"BCConfig.{field} must be {expected}; got"):
         bc.BCConfig(**{field: value}).check()
     with pytest.raises(ValueError, match=rf"BCTrainConfig.learner.{field} must be"):
         bc.BCTrainConfig(learner=bc.BCConfig(**{field: value})).check()
+
+
+def test_a_nested_config_of_another_class_is_named():
+    with pytest.raises(
+        ValueError, match="BCTrainConfig.learner must be of type BCConfig; got GAN"
+    ):
+        bc.BCTrainConfig(learner=gan.GANConfig()).check()
 
 
 def errors(result):

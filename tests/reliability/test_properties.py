@@ -8,12 +8,15 @@ never another exception.
 """
 
 import dataclasses
+import math
+import typing
 
 import h5py
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ilax import config as config_lib
 from ilax import data
 from ilax.algorithms import registry
 from ilax.data import hdf5
@@ -156,3 +159,9 @@ def test_any_config_value_checks_or_names_its_field(name, nested, pick, value):
         changed.check()
     except ValueError as error:
         assert "\n" not in str(error)
+        return
+    # Accepted: then the value is of the field's type, and a finite number.
+    hint = typing.get_type_hints(type(holder))[field]
+    assert config_lib._matches(value, hint), (field, value)
+    if isinstance(value, float):
+        assert math.isfinite(value), (field, value)

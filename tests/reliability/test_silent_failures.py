@@ -17,7 +17,7 @@ from ilax import data, envs
 from ilax.algorithms import bc, diffusion
 from ilax.data import hdf5
 from ilax.data.normalizer import fit_normalizer
-from ilax.training import checkpoints, loop, offline
+from ilax.training import checkpoints, loop, metrics_log, offline
 from ilax.types import Observation
 from tests.data.test_dataset import _dataset, _episode
 from tests.training import fake_trainer
@@ -80,6 +80,30 @@ def test_3_no_silent_restart_over_unreadable_checkpoints(tmp_path, key):
     assert [r["round"] for r in history] == [1, 2, 3]
     (old,) = tmp_path.glob("metrics.jsonl.*.old")
     assert [r["round"] for r in read_jsonl(old)] == [1, 2, 3]
+    (corrupt,) = workdir.glob(f"{checkpoints.CORRUPT_DIR}.*.old")
+    assert len(list(corrupt.iterdir())) == 3  # kept, out of the next run's way
+
+
+def test_3_a_crash_before_the_first_save_resumes_without_restart(tmp_path, key):
+    # Records of rounds no checkpoint holds are run again, as on any resume.
+    trainer = fake_trainer.make(num_rounds=3)
+    metrics = tmp_path / "metrics.jsonl"
+    loop.run(trainer, key=key, num_rounds=1, metrics_path=metrics, restart=True)
+    (tmp_path / "ckpt").mkdir()
+    _, history = loop.run(
+        trainer, key=key, checkpoint_dir=tmp_path / "ckpt", metrics_path=metrics
+    )
+    assert [r["round"] for r in read_jsonl(metrics)] == [1, 2, 3]
+    assert [r["round"] for r in history] == [1, 2, 3]
+
+
+def test_set_aside_never_replaces_an_earlier_copy(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    copies = []
+    for text in ("first", "second", "third"):  # within one second
+        path.write_text(text)
+        copies.append(metrics_log.set_aside(path))
+    assert [copy.read_text() for copy in copies] == ["first", "second", "third"]
 
 
 def test_3_metrics_of_a_run_without_checkpoints_are_not_overwritten(tmp_path, key):
