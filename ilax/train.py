@@ -143,11 +143,15 @@ def _check_same_config(workdir: pathlib.Path, stored: dict) -> None:
     )
     if changed:
         fields = "; ".join(
-            line.replace("checkpoint has", "run has") for line in changed
+            "config."
+            + line.replace("checkpoint has", "the run has").replace(
+                "this run has", "eval got"
+            )
+            for line in changed
         )
         raise SystemExit(
             f"error: eval of {workdir} evaluates the run's own config; only "
-            f"{', '.join(EVAL_FIELDS)} may change, got config.{fields}"
+            f"{', '.join(EVAL_FIELDS)} may change: {fields}"
         )
 
 
@@ -235,8 +239,19 @@ def main(argv: list[str]) -> None:
             eval_command(workdir)
     except (checkpoints.CheckpointError, loop.NonFiniteError, ValueError) as error:
         # The message names the field and says what to do; a traceback would
-        # bury it. ValueError is every config, data and shape check's type.
-        raise SystemExit(f"error: {error}") from error
+        # bury it (`--verbosity=1` logs it). ValueError is every config, data
+        # and shape check's type; a list of differences becomes one line.
+        logging.debug("the error's traceback", exc_info=True)
+        raise SystemExit(f"error: {_one_line(str(error))}") from error
+
+
+def _one_line(message: str) -> str:
+    """A message's lines joined: a list after "...:" becomes "...: a; b"."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    for line in lines[1:]:
+        text += (" " if text.endswith(":") else "; ") + line
+    return text
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -207,6 +207,11 @@ def from_episodes(
         missing = [name for name in _EPISODE_DTYPES if name not in episode]
         if missing:
             raise DatasetError(f"episode {index}: missing field(s) {missing}")
+        if np.ndim(episode["action"]) == 0:
+            raise DatasetError(
+                f"episode {index}: field 'action' expected shape [T, width]; got "
+                f"{np.shape(episode['action'])}"
+            )
         steps = len(episode["action"])
         if steps == 0:
             raise DatasetError(f"episode {index} has no steps (zero-length episode)")

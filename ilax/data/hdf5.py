@@ -198,17 +198,30 @@ def _check_shapes(name: str, episode: dict[str, np.ndarray], sizes: dict[str, in
 
 
 def _episode_names(main: pathlib.Path, file: h5py.File) -> list[str]:
-    """The `episode_<i>` groups in index order; any other name is an error."""
+    """`episode_0` ... `episode_<n-1>`, the groups Minari writes, in order.
+
+    Raises:
+      DatasetError: a group of another name, or a missing or repeated index,
+        naming it.
+    """
     indices = {}
     for name in file:
         number = name.removeprefix("episode_")
-        if not (name.startswith("episode_") and number.isdigit()):
+        if not (name.startswith("episode_") and number.isascii() and number.isdigit()):
             raise DatasetError(
                 f"{main}: group {name!r} is not an episode (expected names "
                 "episode_<i>, i = 0, 1, ...)"
             )
         indices[name] = int(number)
-    return sorted(indices, key=indices.get)
+    expected = [f"episode_{index}" for index in range(len(indices))]
+    if sorted(indices, key=indices.get) != expected:
+        extra = sorted(set(indices) - set(expected), key=indices.get)
+        missing = sorted(set(expected) - set(indices), key=len)
+        raise DatasetError(
+            f"{main}: episode groups must be episode_0 to episode_{len(indices) - 1}"
+            f", each once; got {extra} beyond them and {missing} missing"
+        )
+    return expected
 
 
 def load(path: str | os.PathLike) -> Dataset:

@@ -11,9 +11,11 @@ import sys
 import types
 
 import h5py
+import numpy as np
 import pytest
 
 from ilax import data
+from ilax import train as cli
 from ilax.algorithms import bc, gan
 from ilax.data import hdf5
 from ilax.scripts import flags as script_flags
@@ -61,6 +63,37 @@ def test_an_hdf5_group_that_is_not_an_episode_is_named(tmp_path):
         data.DatasetError, match="group 'episode_one' is not an episode"
     ):
         data.load(path)
+
+
+@pytest.mark.parametrize(
+    "rename, odd",
+    [
+        ("episode_01", r"\['episode_01'\] beyond them and \['episode_2'\] missing"),
+        ("episode_7", r"\['episode_7'\] beyond them and \['episode_2'\] missing"),
+    ],
+    ids=["repeated", "gap"],
+)
+def test_episode_groups_must_count_from_zero_each_once(tmp_path, rename, odd):
+    path = data.save(_dataset((2, 3)), tmp_path / "demos")
+    with h5py.File(path / hdf5.MAIN_FILE, "a") as file:
+        file.copy("episode_1", rename)
+    message = f"episode_0 to episode_2, each once; got {odd}"
+    with pytest.raises(data.DatasetError, match=message):
+        data.load(path)
+
+
+def test_a_scalar_action_is_named():
+    episode = _episode(3)
+    episode["action"] = np.float32(1.0)
+    with pytest.raises(data.DatasetError, match="episode 0: field 'action' expected"):
+        data.from_episodes([episode])
+
+
+def test_a_list_of_differences_becomes_one_line():
+    message = "checkpoint 2 was written by a different run:\n  a: x\n  b: y"
+    assert cli._one_line(message) == (
+        "checkpoint 2 was written by a different run: a: x; b: y"
+    )
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_1_eval_refuses_a_config_that_is_not_the_runs(tmp_path):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: eval of")
-    assert "config.learner.activation: run has 'relu', this run has 'tanh'" in last
+    assert "config.learner.activation: the run has 'relu', eval got 'tanh'" in last
     # The evaluation's own fields may change: the command gets past the
     # config and stops only at the missing checkpoint.
     result = run_cli("eval", f"--workdir={workdir}", "--config.eval_envs=3")
