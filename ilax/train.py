@@ -173,8 +173,12 @@ def train_command(workdir: pathlib.Path) -> None:
     """Trains (or resumes) the run in `workdir`."""
     stored = _stored_run(str(workdir))
     _check_same_run(workdir, stored)
-    workdir.mkdir(parents=True, exist_ok=True)
+    # Checked before anything is written: a refused command leaves no run.json.
+    loop.check_settings(
+        num_seeds=FLAGS.seeds, save_every=FLAGS.save_every, eval_every=FLAGS.eval_every
+    )
     trainer, config = _build()
+    workdir.mkdir(parents=True, exist_ok=True)
     run = {
         "algo": FLAGS.algo,
         "task": FLAGS.task,

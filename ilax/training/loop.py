@@ -200,6 +200,17 @@ def _due(round_number: int, every: int, last: int) -> bool:
     return every > 0 and (round_number % every == 0 or round_number == last)
 
 
+def check_settings(**settings: int) -> None:
+    """Raises ValueError naming the first of `run`'s counts out of range.
+
+    `eval_every` may be 0 (never); every other count must be at least 1.
+    """
+    for name, value in settings.items():
+        least = 0 if name == "eval_every" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"run: {name} must be an int >= {least}; got {value!r}")
+
+
 def run(
     trainer: Trainer,
     *,
@@ -264,14 +275,12 @@ def run(
       ValueError: a count out of range, naming it.
     """
     num_rounds = trainer.num_rounds if num_rounds is None else num_rounds
-    for name, value, least in (
-        ("num_seeds", num_seeds, 1),
-        ("num_rounds", num_rounds, 1),
-        ("save_every", save_every, 1),
-        ("eval_every", eval_every, 0),
-    ):
-        if not isinstance(value, int) or value < least:
-            raise ValueError(f"run: {name} must be an int >= {least}; got {value!r}")
+    check_settings(
+        num_seeds=num_seeds,
+        num_rounds=num_rounds,
+        save_every=save_every,
+        eval_every=eval_every,
+    )
     keys = init_keys(key, num_seeds, seed_offset)
     seeds = list(range(seed_offset, seed_offset + num_seeds))
     info = _run_info(run_info, key, num_seeds, seed_offset)

@@ -105,8 +105,8 @@ def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, command, kills
         process = start(command, killed)
         try:
             wrote_metrics(process, killed, started_ns)
-            # The first kill lands just after round 1's record, before its
-            # asynchronous save is likely done: often a run with no checkpoint.
+            # The first kill lands right after round 1's record, possibly
+            # before its asynchronous save is done (no checkpoint yet).
             # Later kills advance the run by span / kills on average, so that
             # all of them land inside it.
             time.sleep(0.0 if kill == 0 else rng.uniform(0.0, 2 * span / kills))

@@ -62,6 +62,11 @@ def test_2_save_every_zero_is_refused_and_the_last_round_always_saved(tmp_path, 
     )
     with checkpoints.Checkpointer(tmp_path) as checkpointer:
         assert checkpointer.steps() == [3]
+    # The command line refuses it before writing anything.
+    workdir = tmp_path / "run"
+    result = run_cli("--algo=bc", f"--workdir={workdir}", "--save_every=0")
+    assert "error: run: save_every must be an int >= 1; got 0" in result.stderr
+    assert not workdir.exists()
 
 
 def test_3_no_silent_restart_over_unreadable_checkpoints(tmp_path, key):
