@@ -163,7 +163,7 @@ def _write_json(path: pathlib.Path, value: Any) -> None:
 
 def _build():
     env = envs.make(FLAGS.task)
-    expert = experts.make(env)
+    expert = experts.make(env) if registry.get(FLAGS.algo).needs_expert else None
     config = FLAGS.config
     trainer = registry.make_trainer(FLAGS.algo, config, env, expert)
     return trainer, checkpoints.info_json(config)

@@ -132,6 +132,27 @@ class Learner(NamedTuple):
     make_policy: Callable[[TrainState], Policy]
 
 
+class PolicyLearner(NamedTuple):
+    """A reinforcement learner: improves its policy from its own trajectories.
+
+    Where a `Learner` regresses labels, a policy learner (PPO, TRPO) learns
+    from the rewards of what it did. `init(key)` builds the train state (its
+    running input statistics start as the identity). `make_behaviour(state)`
+    is the exploring policy that collects the data; its extras carry what
+    `update` reads back (the Gaussian sample and its log-probability).
+    `update(state, trajectory, key)` takes one whole policy step on a
+    time-major `Trajectory` `[T, B]` collected by that policy, whose
+    `reward` may have been replaced (GAIL's discriminator reward), and
+    returns `(state, metrics)`. `make_policy(state)` is the learned policy as
+    it is evaluated and deployed: deterministic, the Gaussian's mean.
+    """
+
+    init: Callable[[Key], TrainState]
+    update: Callable[[TrainState, Trajectory, Key], tuple[TrainState, Metrics]]
+    make_behaviour: Callable[[TrainState], Policy]
+    make_policy: Callable[[TrainState], Policy]
+
+
 class LearnerFactory(Protocol):
     """How every learner module's `make` is called.
 

@@ -41,6 +41,20 @@ def check_sizes(owner: str, **sizes: int) -> None:
             raise ValueError(f"{owner}: {name} must be a positive int; got {size!r}")
 
 
+def check_width(owner: str, where: str, field: str, value, size: int) -> None:
+    """Checks that a time-major trajectory field is `[T, B, size]` (at trace time).
+
+    Raises:
+      ValueError: naming the field, the expected and the actual shape.
+    """
+    shape = tuple(jnp.shape(value))
+    if len(shape) != 3 or shape[-1] != size:
+        raise ValueError(
+            f"{owner} {where}: trajectory field {field!r} must have shape "
+            f"[T, B, {size}]; got {shape}"
+        )
+
+
 def check_batch(
     batch: Batch,
     *,

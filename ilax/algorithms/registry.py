@@ -2,7 +2,9 @@
 
 An entry (`Algorithm`) holds the algorithm's train config class and its two
 factories: the `Trainer` the command line and the experiments run, and the
-(flat) `Learner` such a run trains. Importing an algorithm's package
+learner such a run trains: a (flat) `Learner` for the imitation learners,
+a `PolicyLearner` for the reinforcement learners (PPO), which need no
+expert. Importing an algorithm's package
 registers it (its `__init__` calls `register`); every subpackage of
 `ilax.algorithms` is imported on the first lookup, so importing the registry
 stays cheap and a new algorithm is one package that registers itself.
@@ -16,7 +18,7 @@ from typing import Any
 
 import ilax.algorithms
 from ilax.envs.base import Env
-from ilax.types import Learner, LearnerFactory, Policy, Trainer
+from ilax.types import Learner, LearnerFactory, Policy, PolicyLearner, Trainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,13 +32,21 @@ class Algorithm:
     defaults."""
     make_trainer: Callable[[Any, Env, Policy], Trainer]
     """`make_trainer(config, env, expert) -> Trainer`."""
-    make_learner: Callable[[Any, Env], Learner]
-    """`make_learner(config, env) -> Learner`: the learner a run of `config`
-    on `env` trains, sized as the trainer sizes it (flat; see
-    `ilax.types.Learner`)."""
+    make_learner: Callable[[Any, Env], Learner | PolicyLearner]
+    """`make_learner(config, env)`: the learner a run of `config` on `env`
+    trains, sized as the trainer sizes it (flat; see `ilax.types.Learner`),
+    of type `learner_type`."""
     loss_metric: str
     """The update metric that is the learner's training loss (`bc/loss`; the
     generator's for a GAN), for curves and tables."""
+    learner_type: type = Learner
+    """What `make_learner` returns: `Learner` (regresses labelled rows) or
+    `PolicyLearner` (learns from its own trajectories' rewards); the
+    conformance suites pick their algorithms by it."""
+    needs_expert: bool = True
+    """Whether `make_trainer` reads its `expert` argument; the command line
+    builds the task's expert only then, so a task without one can still be
+    trained by an algorithm that needs none."""
 
     def default_config(self) -> Any:
         """A fresh default config."""

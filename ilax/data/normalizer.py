@@ -63,3 +63,51 @@ def fit_normalizer(
     obs_mean, obs_std = stats(inputs)
     action_mean, action_std = stats(actions)
     return Normalizer(obs_mean, obs_std, action_mean, action_std)
+
+
+@struct.dataclass
+class RunningNormalizer:
+    """Per-feature statistics of every observation seen so far (on-policy RL).
+
+    A reinforcement learner sees its data as it goes, so it cannot fit a
+    `Normalizer` once; it folds each batch of observations into a running
+    count, mean and variance instead (Chan et al.'s parallel update, exact
+    for any batch sizes). Until the first batch it is the identity.
+    """
+
+    count: jax.Array  # [] float32, observations folded in
+    mean: jax.Array  # [O]
+    var: jax.Array  # [O] population variance
+
+    @classmethod
+    def create(cls, size: int) -> "RunningNormalizer":
+        """The identity normalizer of `size` features."""
+        return cls(
+            count=jnp.zeros((), jnp.float32),
+            mean=jnp.zeros((size,), jnp.float32),
+            var=jnp.ones((size,), jnp.float32),
+        )
+
+    def update(self, batch: jax.Array) -> "RunningNormalizer":
+        """Folds `batch` `[..., O]` in; an empty batch changes nothing."""
+        x = jnp.asarray(batch, jnp.float32).reshape(-1, self.mean.shape[0])
+        n = jnp.float32(x.shape[0])
+        if x.shape[0] == 0:
+            return self
+        batch_mean = jnp.mean(x, axis=0)
+        batch_var = jnp.var(x, axis=0)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        mean = self.mean + delta * (n / total)
+        # Sums of squared deviations of both parts, plus the spread between means.
+        squares = (
+            self.var * self.count + batch_var * n + delta**2 * (self.count * n / total)
+        )
+        # The first batch replaces the identity's unit variance outright.
+        return RunningNormalizer(count=total, mean=mean, var=squares / total)
+
+    def normalize(self, raw: jax.Array, *, min_std: float, clip: float) -> jax.Array:
+        """`raw` `[..., O]` standardized (std floored at `min_std`), clipped."""
+        std = jnp.maximum(jnp.sqrt(self.var), min_std)
+        z = normalize(jnp.asarray(raw, jnp.float32), self.mean, std)
+        return jnp.clip(z, -clip, clip)

@@ -21,7 +21,12 @@ from ilax.networks.distributions import (
     mode,
     sample,
 )
-from ilax.networks.heads import bound_log_std, gaussian_mlp, mixture_mlp
+from ilax.networks.heads import (
+    bound_log_std,
+    gaussian_mlp,
+    mixture_mlp,
+    state_independent_gaussian_mlp,
+)
 from ilax.networks.mlp import ACTIVATIONS, MLP, mlp
 from ilax.networks.transformer import (
     Attention,
@@ -65,6 +70,7 @@ __all__ = [
     "mlp_denoiser",
     "mode",
     "sample",
+    "state_independent_gaussian_mlp",
     "sinusoidal_embedding",
     "unet_denoiser",
 ]

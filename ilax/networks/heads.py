@@ -92,6 +92,65 @@ def gaussian_mlp(
     )
 
 
+class StateIndependentGaussianMLP(nnx.Module):
+    """An MLP for the mean and one learned log std per action dimension."""
+
+    def __init__(
+        self,
+        input_size: int,
+        action_size: int,
+        *,
+        hidden_sizes: tuple[int, ...],
+        activation: str,
+        init_log_std: float,
+        rngs: nnx.Rngs,
+    ):
+        """See `state_independent_gaussian_mlp`."""
+        self.body = MLP(
+            input_size,
+            action_size,
+            hidden_sizes=hidden_sizes,
+            activation=activation,
+            rngs=rngs,
+        )
+        self.log_std = nnx.Param(jnp.full((action_size,), init_log_std, jnp.float32))
+
+    def __call__(self, x: jax.Array) -> Gaussian:
+        mean = self.body(x)
+        return Gaussian(mean, jnp.broadcast_to(self.log_std[...], mean.shape))
+
+
+def state_independent_gaussian_mlp(
+    input_size: int,
+    action_size: int,
+    *,
+    hidden_sizes: tuple[int, ...] = (64, 64),
+    activation: str = "tanh",
+    init_log_std: float = 0.0,
+) -> Network:
+    """The policy-gradient Gaussian: `apply(params, x) -> Gaussian`.
+
+    The mean is an MLP of the input; the log std is a parameter of its own
+    (`params["log_std"]`, `[action_size]`), the same in every state, as PPO
+    and TRPO use it. It is not bounded here: the learner decides what a log
+    std outside its range means.
+
+    Raises:
+      ValueError: bad layers.
+    """
+    check_layers("state_independent_gaussian_mlp", tuple(hidden_sizes), activation)
+    return from_nnx(
+        lambda rngs: StateIndependentGaussianMLP(
+            input_size,
+            action_size,
+            hidden_sizes=tuple(hidden_sizes),
+            activation=activation,
+            init_log_std=init_log_std,
+            rngs=rngs,
+        )
+    )
+
+
 def _spread_means_init(num_components: int, action_size: int, mean_spread: float):
     """Bias initializer of the mixture's output layer.
 

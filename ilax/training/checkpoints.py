@@ -33,8 +33,10 @@ from ilax.training.run_state import (  # noqa: F401  (re-exported)
     _key_impl,
     differences,
     digest,
+    from_storage,
     info_json,
     layout,
+    storage_shape,
     to_savable,
 )
 
@@ -238,7 +240,10 @@ class Checkpointer:
             lambda x: jax.eval_shape(jax.random.key_data, x) if _is_key(x) else x,
             abstract_state,
         )
-        target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), target)
+        target = jax.tree.map(
+            lambda x: jax.ShapeDtypeStruct(storage_shape(x.shape), x.dtype),
+            target,
+        )
         try:
             restored = self._manager.restore(
                 step,
@@ -259,7 +264,7 @@ class Checkpointer:
             lambda data, x: (
                 jax.random.wrap_key_data(data, impl=_key_impl(x))
                 if _is_key(x)
-                else jax.numpy.asarray(data)
+                else jax.numpy.asarray(from_storage(data, x.shape))
             ),
             restored,
             abstract_state,

@@ -32,9 +32,26 @@ def _key_impl(abstract_key: jax.ShapeDtypeStruct):
 
 
 def to_savable(state: Any) -> Any:
-    """The state on the host, typed keys replaced by their key data."""
+    """The state on the host, typed keys replaced by their key data.
+
+    An array with no elements (MJX data holds some: the constraint rows of a
+    model without contacts) is stored as one zero of its dtype, because the
+    checkpoint format refuses empty arrays; `storage_shape` is the shape it
+    is stored under and `from_storage` gives it back its own.
+    """
     state = jax.tree.map(lambda x: jax.random.key_data(x) if _is_key(x) else x, state)
-    return jax.tree.map(np.asarray, jax.device_get(state))
+    state = jax.tree.map(np.asarray, jax.device_get(state))
+    return jax.tree.map(lambda x: np.zeros((1,), x.dtype) if x.size == 0 else x, state)
+
+
+def storage_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape an array of `shape` is stored under (see `to_savable`)."""
+    return (1,) if 0 in shape else tuple(shape)
+
+
+def from_storage(stored: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """An array read back, with the shape it had before `to_savable`."""
+    return np.zeros(shape, stored.dtype) if 0 in shape else stored
 
 
 def layout(abstract_state: Any) -> dict[str, str]:

@@ -1,6 +1,8 @@
-"""Every registered algorithm against the learner contract, like the env suite.
+"""Every registered imitation learner against the learner contract.
 
-Each test runs once per name in the registry, with the algorithm's default
+Each test runs once per algorithm in the registry whose learner is a
+`Learner` (the policy learners, PPO, have their own suite:
+`test_policy_learner_conformance.py`), with the algorithm's default
 config on the countdown task, so a new algorithm is covered by registering
 it. Only the network is shrunk to test size (`SMALL_NETWORKS`: fields of
 these names, wherever a learner config has them), so that the default run
@@ -29,7 +31,7 @@ from ilax.training import checkpoints, interactive, offline
 from ilax.types import Batch, Learner, Observation
 from tests.fake_env import CountdownEnv
 
-NAMES = registry.names()
+NAMES = [n for n in registry.names() if registry.get(n).learner_type is Learner]
 ROWS = 16
 UPDATES = 2
 

@@ -1,0 +1,165 @@
+"""Every registered policy learner (PPO) against the on-policy contract.
+
+The companion of `test_conformance.py` for the algorithms whose learner is a
+`PolicyLearner`: each test runs once per such algorithm, with its default
+config on the countdown task, shrunk only in size (a small network, few
+environments and steps), so a new reinforcement learner is covered by
+registering it. A round is a whole iteration (collect, then a policy step);
+the tests check it is pure and traced once, that seeds vmapped equal seeds
+run alone, that a checkpoint of the run state resumes it exactly, and that
+both policies keep each environment to itself.
+"""
+
+import dataclasses
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ilax.algorithms import registry
+from ilax.envs.wrappers import TimeLimit
+from ilax.training import checkpoints
+from ilax.types import Observation, PolicyLearner
+from tests.fake_env import CountdownEnv
+
+NAMES = [n for n in registry.names() if registry.get(n).learner_type is PolicyLearner]
+ROUNDS = 2
+
+
+def tiny(config):
+    learner = dataclasses.replace(
+        config.learner, hidden_sizes=(16, 16), epochs=2, num_minibatches=2
+    )
+    return dataclasses.replace(
+        config, learner=learner, num_envs=4, unroll_length=8, eval_envs=3, eval_steps=12
+    )
+
+
+@functools.cache
+def trainer(name: str):
+    algorithm = registry.get(name)
+    config = tiny(algorithm.default_config())
+    env = TimeLimit(CountdownEnv(), 10)
+    return algorithm, config, env, algorithm.make_trainer(config, env, None)
+
+
+@functools.cache
+def jitted(name: str):
+    _, _, _, t = trainer(name)
+
+    def step(state):
+        return t.step(state, None)
+
+    step.__name__ = f"step_{name}"  # chex counts traces per name
+    return jax.jit(t.init), jax.jit(chex.assert_max_traces(n=1)(step))
+
+
+def run(name: str, key: jax.Array, rounds: int = ROUNDS):
+    init, step = jitted(name)
+    state, history = init(key), []
+    for _ in range(rounds):
+        state, metrics = step(state)
+        history.append(metrics)
+    return state, jax.tree.map(lambda *xs: jnp.stack(xs), *history)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_learner_is_a_policy_learner_that_needs_no_expert(name):
+    algorithm, config, env, _ = trainer(name)
+    assert not algorithm.needs_expert
+    assert isinstance(algorithm.make_learner(config, env), PolicyLearner)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rounds_are_pure_and_do_not_retrace(name):
+    algorithm = registry.get(name)
+    first = run(name, jax.random.key(1))
+    again = run(name, jax.random.key(1))
+    chex.assert_trees_all_equal(first, again)
+    other, _ = run(name, jax.random.key(2))  # no second trace
+    differ = jax.tree.map(
+        lambda a, b: bool(jnp.any(a != b)),
+        first[0].train_state.params,
+        other.train_state.params,
+    )
+    assert any(jax.tree.leaves(differ))
+    state, metrics = first
+    assert algorithm.loss_metric in metrics
+    assert int(state.iteration) == ROUNDS
+    assert np.all(np.asarray(metrics["train/nonfinite"]) == 0.0)
+    assert np.all(np.asarray(metrics["env_steps"]) == [32.0, 64.0])
+    for name_, values in metrics.items():
+        if not name_.startswith("rollout/"):  # NaN means no episode ended
+            assert np.all(np.isfinite(values)), name_
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vmap_over_three_seeds_equals_a_loop(name):
+    _, _, _, t = trainer(name)
+
+    def whole(key):
+        state = t.init(key)
+        for _ in range(ROUNDS):
+            state, metrics = t.step(state, None)
+        return state, metrics
+
+    keys = jax.random.split(jax.random.key(3), 3)
+    together = jax.jit(jax.vmap(whole))(keys)
+    keys = jax.random.split(jax.random.key(3), 3)
+    for seed in range(3):
+        state, metrics = run(name, keys[seed])
+        seed_state, seed_metrics = jax.tree.map(lambda x, s=seed: x[s], together)
+        chex.assert_trees_all_close(
+            seed_metrics, jax.tree.map(lambda x: x[-1], metrics), rtol=1e-4, atol=1e-5
+        )
+        # Adam turns float reassociation noise into steps of up to the
+        # learning rate (see test_conformance.py); seeds mixed up by vmap
+        # would differ by the scale of the initialization.
+        chex.assert_trees_all_close(
+            seed_state.train_state, state.train_state, rtol=1e-4, atol=1e-3
+        )
+        chex.assert_trees_all_equal(seed_state.rollout.env.obs, state.rollout.env.obs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_checkpoint_of_the_run_resumes_it_exactly(name, tmp_path):
+    state, _ = run(name, jax.random.key(4), rounds=1)
+    with checkpoints.Checkpointer(tmp_path) as checkpointer:
+        checkpointer.save(1, state, {"algo": name})
+        restored, _ = checkpointer.restore(jax.eval_shape(lambda: state))
+    chex.assert_trees_all_equal(restored, state)
+    _, step = jitted(name)
+    chex.assert_trees_all_equal(step(restored), step(state))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_both_policies_keep_each_environment_to_itself(name):
+    algorithm, config, env, t = trainer(name)
+    state, _ = run(name, jax.random.key(5), rounds=1)
+    learner = algorithm.make_learner(config, env)
+    train_state = state.train_state
+    batch_shape = (5,)
+    for policy in (learner.make_behaviour(train_state), t.policy(state)):
+        step = jax.jit(policy.step)
+        policy_state = policy.init(jax.random.key(6), batch_shape)
+        obs = jax.random.normal(jax.random.key(7), batch_shape + (3,))
+        other = (
+            jax.random.normal(jax.random.key(8), batch_shape + (3,)).at[0].set(obs[0])
+        )
+        key = jax.random.key(9)
+        action, _, extras = step(policy_state, Observation(obs, obs), key)
+        other_action, _, _ = step(
+            policy_state, Observation(other, other), jax.random.clone(key)
+        )
+        assert action.shape == batch_shape + (env.action_size,)
+        low, high = env.action_bounds
+        action = np.asarray(action)
+        assert np.all((low <= action) & (action <= high))
+        np.testing.assert_array_equal(other_action[0], action[0])
+    assert set(extras) == set()  # the deterministic policy has no extras
+    evaluation = jax.jit(t.evaluate)(state, jax.random.key(10))
+    assert float(evaluation["eval/num_episodes"]) >= 3
+    assert np.isfinite(float(evaluation["eval/return"]))
