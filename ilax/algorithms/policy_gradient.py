@@ -12,10 +12,9 @@ it collects itself. The pieces here are the same for every such learner:
   deterministic policy that is evaluated and deployed, and `advantages`,
   which turns a `Trajectory` into flat `OnPolicyRows` with GAE advantages
   and value targets.
-- `gae`: generalized advantage estimation over a time-major batch, with
-  termination and truncation handled apart: a truncated episode (time
-  limit) bootstraps from the value of its final observation, a terminated
-  one does not.
+- `policy_learner`: the `PolicyLearner` around a learner's own step, with
+  what PPO and TRPO do alike (state, advantages by `ilax.algorithms.
+  advantages.gae`, non-finite refusal, input statistics, policies).
 
 The actions live in the environment's units. Without `tanh_squash` the
 Gaussian sample is clipped to the action bounds before the environment sees
@@ -25,12 +24,14 @@ it, the sample passes through a tanh scaled onto the bounds.
 
 import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from ilax import config as config_lib
+from ilax.algorithms import advantages as advantages_lib
 from ilax.algorithms import base, checks, optim
 from ilax.data.normalizer import RunningNormalizer
 from ilax.networks import (
@@ -44,6 +45,7 @@ from ilax.types import (
     Observation,
     Params,
     Policy,
+    PolicyLearner,
     TrainState,
     Trajectory,
 )
@@ -118,42 +120,6 @@ class OnPolicyRows(NamedTuple):
     advantage: jax.Array  # [N] GAE advantage
     target: jax.Array  # [N] value target: advantage + old value
     value: jax.Array  # [N] the old value estimate
-
-
-def gae(
-    reward: jax.Array,
-    value: jax.Array,
-    next_value: jax.Array,
-    terminated: jax.Array,
-    done: jax.Array,
-    *,
-    gamma: float,
-    lam: float,
-) -> tuple[jax.Array, jax.Array]:
-    """Generalized advantage estimation over a time-major batch `[T, B]`.
-
-    Step t's TD error bootstraps from `next_value[t]` (the value of the
-    observation that step produced, before any reset) unless the episode
-    terminated there; the accumulation stops at every episode end
-    (`done` = terminated or truncated), so a time limit bootstraps and never
-    leaks into the next episode. Past the last step the advantage is 0.
-
-    Returns:
-      `(advantage, target)`, each `[T, B]`; `target = advantage + value`.
-    """
-    not_terminated = 1.0 - terminated.astype(jnp.float32)
-    continues = 1.0 - done.astype(jnp.float32)
-    delta = reward + gamma * next_value * not_terminated - value
-
-    def backward(later, step):
-        delta_t, continues_t = step
-        advantage = delta_t + gamma * lam * continues_t * later
-        return advantage, advantage
-
-    _, advantage = jax.lax.scan(
-        backward, jnp.zeros_like(value[0]), (delta, continues), reverse=True
-    )
-    return advantage, advantage + value
 
 
 class ActorCritic(NamedTuple):
@@ -278,7 +244,7 @@ def actor_critic(
         next_values = jnp.where(jnp.isfinite(next_values), next_values, 0.0)
         reward = config.reward_scale * trajectory.reward.astype(jnp.float32)
         done = trajectory.terminated | trajectory.truncated
-        advantage, target = gae(
+        advantage, target = advantages_lib.gae(
             reward,
             values,
             next_values,
@@ -298,7 +264,9 @@ def actor_critic(
         rows = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), rows)
         metrics = {
             "value/mean": jnp.mean(values),
-            "value/explained_variance": explained_variance(values, target),
+            "value/explained_variance": advantages_lib.explained_variance(
+                values, target
+            ),
             "advantage/std": jnp.std(advantage),
         }
         return rows, metrics
@@ -329,37 +297,97 @@ def entropy(dist: Gaussian) -> jax.Array:
     return jnp.sum(dist.log_std + _HALF_LOG_TWO_PI_E, axis=-1)
 
 
-def explained_variance(prediction: jax.Array, target: jax.Array) -> jax.Array:
-    """1 - Var(target - prediction) / Var(target); 1 is perfect, 0 a constant's."""
-    return 1.0 - jnp.var(target - prediction) / jnp.maximum(jnp.var(target), 1e-8)
-
-
-def normalize_advantage(advantage: jax.Array) -> jax.Array:
-    """Zero mean, unit std over the rows (std floored at 1e-8)."""
-    return (advantage - jnp.mean(advantage)) / jnp.maximum(jnp.std(advantage), 1e-8)
-
-
 def refuse_non_finite(
-    rows: OnPolicyRows, old: TrainState, stepped: TrainState, metrics: Metrics
+    rows: OnPolicyRows,
+    old: TrainState,
+    stepped: TrainState,
+    metrics: Metrics,
+    num_steps: int,
 ) -> tuple[TrainState, Metrics]:
     """`stepped`, or `old` with its step count advanced if `rows` hold NaN or inf.
 
     A policy step is taken on all of an iteration's rows or on none: where
     the advantages or value targets are not finite, the parameters and the
-    optimizer state stay `old`'s and `train/nonfinite` counts every step.
+    optimizer state stay `old`'s and `train/nonfinite` counts all
+    `num_steps` optimizer steps of the update as skipped.
     """
     finite = jnp.all(jnp.isfinite(rows.advantage)) & jnp.all(jnp.isfinite(rows.target))
     kept = {"params": stepped.params, "opt_state": stepped.opt_state}
     current = {"params": old.params, "opt_state": old.opt_state}
     state = stepped.replace(**optim.keep_if_finite(finite, kept, current))
-    steps = (stepped.step - old.step).astype(jnp.float32)
     metrics = {
         **metrics,
-        "train/nonfinite": jnp.where(finite, metrics["train/nonfinite"], steps),
+        "train/nonfinite": jnp.where(
+            finite, metrics["train/nonfinite"], jnp.float32(num_steps)
+        ),
     }
     return state, metrics
 
 
-def after_step_metrics(params: Params) -> Metrics:
-    """The policy's log std, mean over the action dimensions."""
-    return {"policy/log_std": jnp.mean(params["policy"]["log_std"])}
+def policy_learner(
+    config: PolicyGradientConfig,
+    ac: ActorCritic,
+    *,
+    init_opt_state: Callable[[Params], Any],
+    policy_step: Callable[..., tuple[TrainState, Metrics]],
+    num_steps: int,
+) -> PolicyLearner:
+    """The `PolicyLearner` of an actor-critic and a learner's own step.
+
+    What PPO and TRPO do alike is here: the train state (`TrainState` with
+    the running input statistics, from the identity), the advantages before
+    the step, the refusal of non-finite advantages, the statistics refreshed
+    after the step, and the two policies.
+
+    Args:
+      config: the learner's config.
+      ac: its actor-critic.
+      init_opt_state: `params -> optimizer state` of a fresh learner.
+      policy_step: `(state, rows, key) -> (stepped state, metrics)`: the
+        learner's own update on an iteration's `OnPolicyRows`.
+      num_steps: the optimizer steps of one update, counted as skipped
+        when the advantages are not finite.
+    """
+
+    def init(key: jax.Array) -> TrainState:
+        params = ac.init_params(key)
+        return base.TrainState(
+            params=params,
+            opt_state=init_opt_state(params),
+            step=jnp.zeros((), jnp.int32),
+            normalizer=RunningNormalizer.create(ac.observation_size),
+        )
+
+    def update(state: TrainState, trajectory: Trajectory, key: jax.Array):
+        rows, metrics = ac.advantages(state.params, state.normalizer, trajectory)
+        stepped, step_metrics = policy_step(state, rows, key)
+        metrics.update(step_metrics)
+        state, metrics = refuse_non_finite(rows, state, stepped, metrics, num_steps)
+        metrics["policy/log_std"] = jnp.mean(state.params["policy"]["log_std"])
+        if config.normalize:
+            state = state.replace(normalizer=state.normalizer.update(trajectory.obs))
+        return state, metrics
+
+    return PolicyLearner(
+        init=init,
+        update=update,
+        make_behaviour=lambda state: ac.behaviour(state.params, state.normalizer),
+        make_policy=lambda state: ac.deterministic(state.params, state.normalizer),
+    )
+
+
+def check_divides(owner: str, field: str, parts: int, rows: int) -> None:
+    """Raises ValueError unless `parts` (config field `field`) divides `rows`."""
+    if rows % parts:
+        raise ValueError(
+            f"{owner.upper()} update: {owner.upper()}Config.{field} ({parts}) must "
+            f"divide the rows of an iteration (num_envs * unroll_length = {rows})"
+        )
+
+
+def minibatches(rows: Any, key: jax.Array, parts: int) -> Any:
+    """`rows` shuffled by `key` and split into `parts` equal minibatches."""
+    num_rows = jax.tree.leaves(rows)[0].shape[0]
+    order = jax.random.permutation(key, num_rows)
+    size = num_rows // parts
+    return jax.tree.map(lambda x: x[order].reshape((parts, size) + x.shape[1:]), rows)

@@ -1,4 +1,4 @@
-"""Every registered policy learner (PPO) against the on-policy contract.
+"""Every registered policy learner (PPO, TRPO) against the on-policy contract.
 
 The companion of `test_conformance.py` for the algorithms whose learner is a
 `PolicyLearner`: each test runs once per such algorithm, with its default
@@ -29,10 +29,21 @@ NAMES = [n for n in registry.names() if registry.get(n).learner_type is PolicyLe
 ROUNDS = 2
 
 
+# Sizes of the learner configs, by field name, wherever a config has them.
+SMALL = {
+    "hidden_sizes": (16, 16),
+    "epochs": 2,
+    "num_minibatches": 2,
+    "value_epochs": 2,
+    "value_minibatches": 2,
+    "cg_iterations": 3,
+}
+
+
 def tiny(config):
-    learner = dataclasses.replace(
-        config.learner, hidden_sizes=(16, 16), epochs=2, num_minibatches=2
-    )
+    names = {field.name for field in dataclasses.fields(config.learner)}
+    small = {name: value for name, value in SMALL.items() if name in names}
+    learner = dataclasses.replace(config.learner, **small)
     return dataclasses.replace(
         config, learner=learner, num_envs=4, unroll_length=8, eval_envs=3, eval_steps=12
     )

@@ -14,13 +14,23 @@ from tests.fake_env import CountdownEnv
 def test_every_algorithm_package_registers_itself():
     names = registry.names()
     assert names == sorted(
-        ["act", "bc", "cvae", "dagger", "dart", "diffusion", "gan", "ppo"]
+        ["act", "bc", "cvae", "dagger", "dart", "diffusion", "gan", "ppo", "trpo"]
     )
     packages = {name.rsplit(".", 1)[1] for name in registry.packages()}
     # Each algorithm comes from a package of ilax.algorithms (cvae from vae).
-    assert {"bc", "dagger", "dart", "vae", "gan", "diffusion", "act", "ppo"} == packages
+    assert packages == {
+        "bc",
+        "dagger",
+        "dart",
+        "vae",
+        "gan",
+        "diffusion",
+        "act",
+        "ppo",
+        "trpo",
+    }
     # Only the imitation learners read an expert.
-    assert [n for n in names if not registry.get(n).needs_expert] == ["ppo"]
+    assert [n for n in names if not registry.get(n).needs_expert] == ["ppo", "trpo"]
 
 
 def test_entries_give_fresh_defaults_and_are_found_by_config():

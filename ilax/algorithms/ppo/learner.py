@@ -16,13 +16,12 @@ data (its ratio is 1, up to float rounding).
 import jax
 import jax.numpy as jnp
 
-from ilax.algorithms import base, optim, policy_gradient
+from ilax.algorithms import advantages, base, optim, policy_gradient
 from ilax.algorithms.policy_gradient import OnPolicyRows
 from ilax.algorithms.ppo.config import PPOConfig
-from ilax.data.normalizer import RunningNormalizer
 from ilax.networks import gaussian_log_prob
 from ilax.training import updates
-from ilax.types import Metrics, Policy, PolicyLearner, Trajectory
+from ilax.types import PolicyLearner
 
 
 def clipped_surrogate(
@@ -91,20 +90,11 @@ def make(
         config.learning_rate, max_grad_norm=config.max_grad_norm
     )
 
-    def init(key: jax.Array) -> base.TrainState:
-        params = ac.init_params(key)
-        return base.TrainState(
-            params=params,
-            opt_state=optimizer.init(params),
-            step=jnp.zeros((), jnp.int32),
-            normalizer=RunningNormalizer.create(observation_size),
-        )
-
     def loss_fn(params, normalizer, rows: OnPolicyRows):
         dist = ac.distribution(params, normalizer, rows.obs)
         advantage = rows.advantage
         if config.normalize_advantages:
-            advantage = policy_gradient.normalize_advantage(advantage)
+            advantage = advantages.normalize_advantage(advantage)
         policy_loss, aux = clipped_surrogate(
             gaussian_log_prob(dist, rows.raw_action),
             rows.log_prob,
@@ -128,54 +118,29 @@ def make(
         )
         return state.replace(params=ac.project(state.params)), metrics
 
-    def update(
-        state: base.TrainState, trajectory: Trajectory, key: jax.Array
-    ) -> tuple[base.TrainState, Metrics]:
-        rows, metrics = ac.advantages(state.params, state.normalizer, trajectory)
+    def epochs(state: base.TrainState, rows: OnPolicyRows, key: jax.Array):
         num_rows = rows.advantage.shape[0]
-        if num_rows % config.num_minibatches:
-            raise ValueError(
-                f"PPO update: PPOConfig.num_minibatches ({config.num_minibatches}) "
-                f"must divide the rows of an iteration (num_envs * unroll_length = "
-                f"{num_rows})"
-            )
-        size = num_rows // config.num_minibatches
+        policy_gradient.check_divides(
+            "ppo", "num_minibatches", config.num_minibatches, num_rows
+        )
 
         def epoch(state, index):
-            order = jax.random.permutation(jax.random.fold_in(key, index), num_rows)
-            shuffled = jax.tree.map(
-                lambda x: x[order].reshape(
-                    (config.num_minibatches, size) + x.shape[1:]
-                ),
-                rows,
+            shuffled = policy_gradient.minibatches(
+                rows, jax.random.fold_in(key, index), config.num_minibatches
             )
             return jax.lax.scan(minibatch_step, state, shuffled)
 
-        stepped, step_metrics = jax.lax.scan(
+        state, step_metrics = jax.lax.scan(
             epoch, state, jnp.arange(config.epochs, dtype=jnp.uint32)
         )
         # [epochs, minibatches] -> one row per step, then means (skips summed).
         step_metrics = jax.tree.map(lambda x: x.reshape(-1), step_metrics)
-        metrics.update(updates.summarize(step_metrics))
-        # Non-finite advantages (a NaN reward) would spoil some minibatches
-        # and not others: the whole policy step is refused instead.
-        state, metrics = policy_gradient.refuse_non_finite(
-            rows, state, stepped, metrics
-        )
-        metrics.update(policy_gradient.after_step_metrics(state.params))
-        if config.normalize:
-            state = state.replace(normalizer=state.normalizer.update(trajectory.obs))
-        return state, metrics
+        return state, updates.summarize(step_metrics)
 
-    def make_behaviour(state: base.TrainState) -> Policy:
-        return ac.behaviour(state.params, state.normalizer)
-
-    def make_policy(state: base.TrainState) -> Policy:
-        return ac.deterministic(state.params, state.normalizer)
-
-    return PolicyLearner(
-        init=init,
-        update=update,
-        make_behaviour=make_behaviour,
-        make_policy=make_policy,
+    return policy_gradient.policy_learner(
+        config,
+        ac,
+        init_opt_state=optimizer.init,
+        policy_step=epochs,
+        num_steps=config.epochs * config.num_minibatches,
     )

@@ -7,19 +7,17 @@ PPO on the pendulum swing-up and scores it against the task's analytic
 expert; its threshold comes from a measured spread over keys.
 """
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ilax import envs, experts, metrics, policies
-from ilax.algorithms import policy_gradient, ppo
+from ilax.algorithms import advantages, ppo
 from ilax.data.normalizer import RunningNormalizer
 from ilax.envs.wrappers import TimeLimit
 from ilax.rollout import rollout
-from ilax.training import evaluation, onpolicy, seeds
+from ilax.training import onpolicy
+from tests.algorithms import pendulum_scores
 from tests.fake_env import CountdownEnv
 
 
@@ -49,7 +47,7 @@ def test_gae_bootstraps_truncation_but_not_termination():
     # Env 1 truncated at t=2: it bootstraps from V(final obs) = 7.0.
     np.testing.assert_allclose(expected[2, 1], 3.0 + 0.9 * 7.0 - 0.9)
 
-    advantage, target = policy_gradient.gae(
+    advantage, target = advantages.gae(
         jnp.asarray(reward),
         jnp.asarray(value),
         jnp.asarray(next_value),
@@ -178,7 +176,9 @@ def test_bad_settings_and_trajectories_are_errors_naming_the_field():
     learner = small_ppo(env, num_minibatches=5)
     state = learner.init(jax.random.key(0))
     trajectory = collected(env, learner, state)  # 12 x 4 = 48 rows
-    with pytest.raises(ValueError, match=r"num_minibatches \(5\) must divide .* 48"):
+    with pytest.raises(
+        ValueError, match=r"PPOConfig.num_minibatches \(5\) must divide .* 48"
+    ):
         learner.update(state, trajectory, jax.random.key(1))
     with pytest.raises(ValueError, match="trajectory.extras must hold 'raw_action'"):
         learner.update(state, trajectory._replace(extras={}), jax.random.key(1))
@@ -209,39 +209,11 @@ LEARNING_ITERATIONS = 60
 
 
 def test_ppo_learns_the_pendulum_swing_up():
-    env = envs.make("pendulum")
-    config = dataclasses.replace(ppo.PPOTrainConfig(), iterations=LEARNING_ITERATIONS)
-    trainer = ppo.ALGORITHM.make_trainer(config, env, None)
-    runs = seeds.run_seeds(trainer, jax.random.split(jax.random.key(0), 2))
-
-    def score(policy, key):
-        _, log = evaluation.one_episode_each(env, policy, key, 64)
-        return metrics.first_episode(log)["return"].mean()
-
-    # Every policy is scored on the same 64 starts (clones of one key).
-    key = jax.random.key(99)
-    low, high = env.action_bounds
-    expert = float(
-        jax.jit(lambda k: score(experts.make(env), k))(jax.random.clone(key))
+    normalized, returns = pendulum_scores.normalized_scores(
+        "ppo", LEARNING_ITERATIONS, num_seeds=2
     )
-    random = float(
-        jax.jit(lambda k: score(policies.uniform_random(low, high), k))(
-            jax.random.clone(key)
-        )
-    )
-    learned_score = jax.jit(lambda state, k: score(trainer.policy(state), k))
-    learned = [
-        float(
-            learned_score(
-                jax.tree.map(lambda x, s=s: x[s], runs.state), jax.random.clone(key)
-            )
-        )
-        for s in range(2)
-    ]
-    normalized = (np.asarray(learned) - random) / (expert - random)
     assert np.all(normalized > 0.5), normalized
     assert normalized.mean() > 0.6, normalized
-    returns = np.asarray(runs.metrics["rollout/return"])
     # The training episodes improved too: the last 10 iterations' episodes
     # beat the first 10's.
     assert np.all(
