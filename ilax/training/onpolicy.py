@@ -9,6 +9,12 @@ during collection are summarized as `rollout/*`; `evaluate` runs the
 deterministic policy alone, as `eval/*`. No expert is involved: the
 environment's reward is the signal.
 
+An adversarial imitation run (GAIL, AIRL) is the same loop with a
+`RewardModel`: after each collection the model updates itself on the
+trajectory and the trainer's `data` (the expert's transitions), and its
+reward replaces the environment's before the policy step. `rollout/*`
+still reports the environment's own (true) return.
+
 Each algorithm's train config derives from `OnPolicyConfig` and adds its
 `learner` config; `algorithm(name, config_class, make, loss_metric)` is the
 registry entry of a policy learner's `make` trained this way.
@@ -16,6 +22,7 @@ registry entry of a policy learner's `make` trained this way.
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +36,14 @@ from ilax.data.normalizer import RunningNormalizer
 from ilax.envs.base import Env
 from ilax.rollout import RolloutState, start, unroll
 from ilax.training import evaluation
-from ilax.types import Metrics, Policy, PolicyLearner, Trainer, TrainState
+from ilax.types import (
+    Metrics,
+    Policy,
+    PolicyLearner,
+    Trainer,
+    TrainState,
+    Trajectory,
+)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -65,6 +79,19 @@ class OnPolicyConfig:
         )
 
 
+class RewardModel(NamedTuple):
+    """A learned reward that replaces the environment's (GAIL's discriminator).
+
+    `init(key)` is the model's slot of the run state. `relabel(model_state,
+    trajectory, data, key)` updates the model on the new trajectory and the
+    trainer's `data`, and returns `(model_state, reward [T, B], metrics)`:
+    the reward the policy step sees in place of `trajectory.reward`.
+    """
+
+    init: Callable[[jax.Array], Any]
+    relabel: Callable[[Any, Trajectory, Any, jax.Array], tuple[Any, jax.Array, Metrics]]
+
+
 @struct.dataclass
 class OnPolicyState:
     """One seed's run, enough to continue it bit-identically."""
@@ -73,6 +100,7 @@ class OnPolicyState:
     rollout: RolloutState  # the environments, mid-episode
     discounted_return: jax.Array  # [num_envs] running, for reward scaling
     return_stats: RunningNormalizer  # of those returns, one feature
+    reward_model: Any  # the `RewardModel`'s state, `()` without one
     iteration: jax.Array  # int32, iterations completed
     key: jax.Array  # typed key of the remaining iterations
 
@@ -115,20 +143,29 @@ def build_learner(config: OnPolicyConfig, env: Env, make) -> PolicyLearner:
     )
 
 
-def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Trainer:
+def make_trainer(
+    config: OnPolicyConfig,
+    env: Env,
+    learner: PolicyLearner,
+    reward_model: RewardModel | None = None,
+    data: Any = None,
+) -> Trainer:
     """A `Trainer` whose every round is one iteration: collect, then a policy step.
 
     Args:
       config: the settings.
       env: the task (unbatched, as from `ilax.envs.make`).
       learner: the policy learner, sized for `env`.
+      reward_model: replaces the environment's reward (None: keep it).
+      data: the trainer's `data`, passed to every round and to the reward
+        model (the expert's transitions; None without a reward model).
     """
     config.check()
     eval_steps = config.eval_steps or env.max_steps
     per_iteration = config.num_envs * config.unroll_length
 
     def init(key: jax.Array) -> OnPolicyState:
-        key_learner, key_envs, key_run = jax.random.split(key, 3)
+        key_learner, key_envs, key_run, key_model = jax.random.split(key, 4)
         train_state = learner.init(key_learner)
         envs = start(
             env, learner.make_behaviour(train_state), key_envs, config.num_envs
@@ -138,14 +175,14 @@ def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Tr
             rollout=envs,
             discounted_return=jnp.zeros((config.num_envs,), jnp.float32),
             return_stats=RunningNormalizer.create(1),
+            reward_model=() if reward_model is None else reward_model.init(key_model),
             iteration=jnp.zeros((), jnp.int32),
             key=key_run,
         )
 
     def step(state: OnPolicyState, data=None) -> tuple[OnPolicyState, Metrics]:
-        del data  # the environments are the data
         key, key_next = jax.random.split(state.key)
-        key_collect, key_update = jax.random.split(key)
+        key_collect, key_update, key_model = jax.random.split(key, 3)
         envs, trajectory, log = unroll(
             env,
             learner.make_behaviour(state.train_state),
@@ -153,6 +190,13 @@ def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Tr
             key_collect,
             config.unroll_length,
         )
+        metrics = {}
+        model_state = state.reward_model
+        if reward_model is not None:
+            model_state, reward, metrics = reward_model.relabel(
+                model_state, trajectory, data, key_model
+            )
+            trajectory = trajectory._replace(reward=reward)
         discounted_return, return_stats = state.discounted_return, state.return_stats
         if config.normalize_rewards:
             reward, discounted_return, return_stats = scale_rewards(
@@ -163,7 +207,10 @@ def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Tr
                 config.learner.gamma,
             )
             trajectory = trajectory._replace(reward=reward)
-        train_state, metrics = learner.update(state.train_state, trajectory, key_update)
+        train_state, update_metrics = learner.update(
+            state.train_state, trajectory, key_update
+        )
+        metrics.update(update_metrics)
         metrics.update(metrics_lib.summarize(log, prefix="rollout"))
         metrics["reward/std_of_return"] = jnp.sqrt(return_stats.var[0])
         iteration = state.iteration + 1
@@ -174,6 +221,7 @@ def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Tr
             rollout=envs,
             discounted_return=discounted_return,
             return_stats=return_stats,
+            reward_model=model_state,
             iteration=iteration,
             key=key_next,
         )
@@ -189,7 +237,7 @@ def make_trainer(config: OnPolicyConfig, env: Env, learner: PolicyLearner) -> Tr
             env, policy, num_envs=config.eval_envs, num_steps=eval_steps
         ),
         policy=policy,
-        data=None,
+        data=data,
         num_rounds=config.iterations,
     )
 

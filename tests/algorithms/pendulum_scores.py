@@ -16,12 +16,19 @@ from ilax.algorithms import registry
 from ilax.training import evaluation, seeds
 
 
-def normalized_scores(name: str, iterations: int, num_seeds: int):
-    """`(normalized return per seed [S], rollout/return [S, iterations])`."""
+def normalized_scores(name: str, iterations: int, num_seeds: int, **overrides):
+    """`(normalized return per seed [S], metrics [S, iterations])`.
+
+    `overrides` replace fields of the algorithm's default config; an
+    algorithm that needs an expert imitates the task's analytic one.
+    """
     env = envs.make("pendulum")
     algorithm = registry.get(name)
-    config = dataclasses.replace(algorithm.default_config(), iterations=iterations)
-    trainer = algorithm.make_trainer(config, env, None)
+    config = dataclasses.replace(
+        algorithm.default_config(), iterations=iterations, **overrides
+    )
+    expert = experts.make(env) if algorithm.needs_expert else None
+    trainer = algorithm.make_trainer(config, env, expert)
     runs = seeds.run_seeds(trainer, jax.random.split(jax.random.key(0), num_seeds))
 
     def score(policy, key):
@@ -31,7 +38,7 @@ def normalized_scores(name: str, iterations: int, num_seeds: int):
     # Every policy is scored on the same 64 starts (clones of one key).
     key = jax.random.key(99)
     low, high = env.action_bounds
-    expert = float(
+    expert_return = float(
         jax.jit(lambda k: score(experts.make(env), k))(jax.random.clone(key))
     )
     random = float(
@@ -48,5 +55,5 @@ def normalized_scores(name: str, iterations: int, num_seeds: int):
         )
         for s in range(num_seeds)
     ]
-    normalized = (np.asarray(learned) - random) / (expert - random)
-    return normalized, np.asarray(runs.metrics["rollout/return"])
+    normalized = (np.asarray(learned) - random) / (expert_return - random)
+    return normalized, jax.tree.map(np.asarray, runs.metrics)

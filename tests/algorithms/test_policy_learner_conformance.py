@@ -1,4 +1,4 @@
-"""Every registered policy learner (PPO, TRPO) against the on-policy contract.
+"""Every registered policy learner (PPO, TRPO, GAIL) against the on-policy contract.
 
 The companion of `test_conformance.py` for the algorithms whose learner is a
 `PolicyLearner`: each test runs once per such algorithm, with its default
@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ilax.algorithms import registry
+from ilax import policies
+from ilax.algorithms import gail, registry
 from ilax.envs.wrappers import TimeLimit
 from ilax.training import checkpoints
 from ilax.types import Observation, PolicyLearner
@@ -40,13 +41,35 @@ SMALL = {
 }
 
 
-def tiny(config):
-    names = {field.name for field in dataclasses.fields(config.learner)}
+def shrunk(config, **more):
+    """`config` with the `SMALL` sizes of the fields it has, and `more`."""
+    names = {field.name for field in dataclasses.fields(config)}
     small = {name: value for name, value in SMALL.items() if name in names}
-    learner = dataclasses.replace(config.learner, **small)
-    return dataclasses.replace(
-        config, learner=learner, num_envs=4, unroll_length=8, eval_envs=3, eval_steps=12
+    return dataclasses.replace(config, **small, **more)
+
+
+def tiny(config):
+    config = shrunk(
+        config,
+        learner=shrunk(config.learner),
+        num_envs=4,
+        unroll_length=8,
+        eval_envs=3,
+        eval_steps=12,
     )
+    if isinstance(config, gail.AdversarialConfig):  # 2 episodes, every 2nd step
+        config = shrunk(
+            config,
+            discriminator=shrunk(config.discriminator),
+            num_demos=2,
+            subsample=2,
+        )
+    return config
+
+
+def expert():
+    # Reads the privileged state like the analytic experts.
+    return policies.stateless(lambda obs, key: jnp.tanh(obs.privileged[:1] - 4.0))
 
 
 @functools.cache
@@ -54,15 +77,16 @@ def trainer(name: str):
     algorithm = registry.get(name)
     config = tiny(algorithm.default_config())
     env = TimeLimit(CountdownEnv(), 10)
-    return algorithm, config, env, algorithm.make_trainer(config, env, None)
+    demonstrator = expert() if algorithm.needs_expert else None
+    return algorithm, config, env, algorithm.make_trainer(config, env, demonstrator)
 
 
 @functools.cache
 def jitted(name: str):
     _, _, _, t = trainer(name)
 
-    def step(state):
-        return t.step(state, None)
+    def step(state, data):
+        return t.step(state, data)
 
     step.__name__ = f"step_{name}"  # chex counts traces per name
     return jax.jit(t.init), jax.jit(chex.assert_max_traces(n=1)(step))
@@ -70,17 +94,17 @@ def jitted(name: str):
 
 def run(name: str, key: jax.Array, rounds: int = ROUNDS):
     init, step = jitted(name)
+    data = trainer(name)[3].data
     state, history = init(key), []
     for _ in range(rounds):
-        state, metrics = step(state)
+        state, metrics = step(state, data)
         history.append(metrics)
     return state, jax.tree.map(lambda *xs: jnp.stack(xs), *history)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_learner_is_a_policy_learner_that_needs_no_expert(name):
+def test_the_learner_is_a_policy_learner(name):
     algorithm, config, env, _ = trainer(name)
-    assert not algorithm.needs_expert
     assert isinstance(algorithm.make_learner(config, env), PolicyLearner)
 
 
@@ -111,14 +135,14 @@ def test_rounds_are_pure_and_do_not_retrace(name):
 def test_vmap_over_three_seeds_equals_a_loop(name):
     _, _, _, t = trainer(name)
 
-    def whole(key):
+    def whole(key, data):
         state = t.init(key)
         for _ in range(ROUNDS):
-            state, metrics = t.step(state, None)
+            state, metrics = t.step(state, data)
         return state, metrics
 
     keys = jax.random.split(jax.random.key(3), 3)
-    together = jax.jit(jax.vmap(whole))(keys)
+    together = jax.jit(jax.vmap(whole, in_axes=(0, None)))(keys, t.data)
     keys = jax.random.split(jax.random.key(3), 3)
     for seed in range(3):
         state, metrics = run(name, keys[seed])
@@ -143,7 +167,8 @@ def test_a_checkpoint_of_the_run_resumes_it_exactly(name, tmp_path):
         restored, _ = checkpointer.restore(jax.eval_shape(lambda: state))
     chex.assert_trees_all_equal(restored, state)
     _, step = jitted(name)
-    chex.assert_trees_all_equal(step(restored), step(state))
+    data = trainer(name)[3].data
+    chex.assert_trees_all_equal(step(restored, data), step(state, data))
 
 
 @pytest.mark.parametrize("name", NAMES)

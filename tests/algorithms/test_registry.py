@@ -14,10 +14,23 @@ from tests.fake_env import CountdownEnv
 def test_every_algorithm_package_registers_itself():
     names = registry.names()
     assert names == sorted(
-        ["act", "bc", "cvae", "dagger", "dart", "diffusion", "gan", "ppo", "trpo"]
+        [
+            "act",
+            "bc",
+            "cvae",
+            "dagger",
+            "dart",
+            "diffusion",
+            "gail",
+            "gail_ppo",
+            "gan",
+            "ppo",
+            "trpo",
+        ]
     )
     packages = {name.rsplit(".", 1)[1] for name in registry.packages()}
-    # Each algorithm comes from a package of ilax.algorithms (cvae from vae).
+    # Each algorithm comes from a package of ilax.algorithms (cvae from vae,
+    # gail_ppo from gail).
     assert packages == {
         "bc",
         "dagger",
@@ -28,8 +41,9 @@ def test_every_algorithm_package_registers_itself():
         "act",
         "ppo",
         "trpo",
+        "gail",
     }
-    # Only the imitation learners read an expert.
+    # Only the reinforcement learners need no expert.
     assert [n for n in names if not registry.get(n).needs_expert] == ["ppo", "trpo"]
 
 

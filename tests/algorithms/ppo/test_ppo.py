@@ -209,13 +209,14 @@ LEARNING_ITERATIONS = 60
 
 
 def test_ppo_learns_the_pendulum_swing_up():
-    normalized, returns = pendulum_scores.normalized_scores(
+    normalized, metrics = pendulum_scores.normalized_scores(
         "ppo", LEARNING_ITERATIONS, num_seeds=2
     )
     assert np.all(normalized > 0.5), normalized
     assert normalized.mean() > 0.6, normalized
     # The training episodes improved too: the last 10 iterations' episodes
     # beat the first 10's.
+    returns = metrics["rollout/return"]
     assert np.all(
         np.nanmean(returns[:, -10:], axis=1) > np.nanmean(returns[:, :10], axis=1)
     )

@@ -101,9 +101,10 @@ def test_bad_settings_are_errors_naming_the_field():
 # Slow tier (about 30 s on 2 cores); PPO's twin of it runs by default.
 @pytest.mark.slow
 def test_trpo_learns_the_pendulum_swing_up():
-    normalized, returns = pendulum_scores.normalized_scores("trpo", 60, num_seeds=2)
+    normalized, metrics = pendulum_scores.normalized_scores("trpo", 60, num_seeds=2)
     assert np.all(normalized > 0.7), normalized
     assert normalized.mean() > 0.8, normalized
+    returns = metrics["rollout/return"]
     assert np.all(
         np.nanmean(returns[:, -10:], axis=1) > np.nanmean(returns[:, :10], axis=1)
     )
