@@ -16,11 +16,14 @@ from ilax.algorithms import registry
 from ilax.training import evaluation, seeds
 
 
-def normalized_scores(name: str, iterations: int, num_seeds: int, **overrides):
+def normalized_scores(
+    name: str, iterations: int, num_seeds: int, key: int = 0, **overrides
+):
     """`(normalized return per seed [S], metrics [S, iterations])`.
 
-    `overrides` replace fields of the algorithm's default config; an
-    algorithm that needs an expert imitates the task's analytic one.
+    The seeds' keys are split from `key`. `overrides` replace fields of the
+    algorithm's default config; an algorithm that needs an expert imitates
+    the task's analytic one.
     """
     env = envs.make("pendulum")
     algorithm = registry.get(name)
@@ -29,7 +32,7 @@ def normalized_scores(name: str, iterations: int, num_seeds: int, **overrides):
     )
     expert = experts.make(env) if algorithm.needs_expert else None
     trainer = algorithm.make_trainer(config, env, expert)
-    runs = seeds.run_seeds(trainer, jax.random.split(jax.random.key(0), num_seeds))
+    runs = seeds.run_seeds(trainer, jax.random.split(jax.random.key(key), num_seeds))
 
     def score(policy, key):
         _, log = evaluation.one_episode_each(env, policy, key, 64)
