@@ -13,6 +13,9 @@ from ilax.algorithms.bc import BCConfig, BCTrainConfig
 from ilax.training import checkpoints
 from tests.training.test_loop import ROOT, read_jsonl
 
+# PPO's CLI task: one without an expert would prove none is built.
+PPO_TASK = "pendulum"
+
 
 def run_cli(*args, timeout=600):
     env = dict(os.environ)
@@ -130,3 +133,35 @@ def test_a_stored_run_gives_the_flags_their_defaults(tmp_path):
     assert result.returncode != 0
     assert "config.learner has no field 'widths'; its fields: " in result.stderr
     assert "hidden_sizes" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ppo_trains_and_evaluates_without_an_expert(tmp_path):
+    # An on-policy run checkpoints its environments mid-episode (MJX data,
+    # arrays without elements among them) and eval restores them.
+    workdir = tmp_path / "ppo"
+    tiny = [
+        "--algo=ppo",
+        f"--task={PPO_TASK}",
+        f"--workdir={workdir}",
+        "--eval_every=2",
+        "--progress=false",
+        "--config.iterations=2",
+        "--config.num_envs=4",
+        "--config.unroll_length=8",
+        "--config.eval_envs=2",  # whole episodes: eval_steps is the task's
+        "--config.learner.hidden_sizes=(8,)",
+        "--config.learner.num_minibatches=2",
+        "--config.learner.epochs=2",
+    ]
+    result = run_cli(*tiny)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = read_jsonl(workdir / "metrics.jsonl")
+    assert [r["round"] for r in records] == [1, 2]
+    assert records[-1]["metrics"]["env_steps"] == 64.0
+    result = run_cli("eval", f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    evaluation = json.loads((workdir / "eval.json").read_text())
+    assert evaluation["metrics"]["eval/num_episodes"] == 2.0
+    assert evaluation["metrics"]["eval/return"] == pytest.approx(
+        records[-1]["metrics"]["eval/return"]
+    )
