@@ -15,6 +15,8 @@ for _module in (
     "slot",
     "kart_track",
     "locomotion",
+    "gym_classic",
+    "gym_mujoco",
 ):
     importlib.import_module(f"ilax.envs.{_module}")
 
