@@ -118,3 +118,19 @@ def check_types(config: Any, path: str | None = None) -> None:
             )
         if nested:
             check_types(value, f"{path}.{field.name}")
+
+
+def from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Rebuilds a (nested) config dataclass from its JSON form."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if field.name not in values:
+            continue
+        value, hint = values[field.name], hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+            value = from_dict(hint, value)
+        elif typing.get_origin(hint) is tuple and isinstance(value, list):
+            value = tuple(value)
+        kwargs[field.name] = value
+    return cls(**kwargs)

@@ -19,12 +19,10 @@ Errors in flags, configs, data and checkpoints end the command with one
 line naming the field.
 """
 
-import dataclasses
 import json
 import os
 import pathlib
 import sys
-import typing
 from typing import Any
 
 from ilax import platform
@@ -36,6 +34,7 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 import ilax  # noqa: E402
+from ilax import config as config_lib  # noqa: E402
 from ilax import envs, experts  # noqa: E402
 from ilax.algorithms import registry  # noqa: E402
 from ilax.scripts import flags as script_flags  # noqa: E402
@@ -73,22 +72,6 @@ def _stored_run(workdir: str | None) -> dict[str, Any] | None:
         raise SystemExit(f"{path}: unreadable ({error})") from error
 
 
-def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
-    """Rebuilds a (nested) config dataclass from its JSON form."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for field in dataclasses.fields(cls):
-        if field.name not in values:
-            continue
-        value, hint = values[field.name], hints[field.name]
-        if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-            value = config_from_dict(hint, value)
-        elif typing.get_origin(hint) is tuple and isinstance(value, list):
-            value = tuple(value)
-        kwargs[field.name] = value
-    return cls(**kwargs)
-
-
 def define_flags(argv: list[str]) -> None:
     """Defines the flags; the config flag's type depends on the algorithm.
 
@@ -103,7 +86,7 @@ def define_flags(argv: list[str]) -> None:
         )
     config = registry.default_config(algo)
     if stored is not None and stored.get("algo") == algo:
-        config = config_from_dict(registry.get(algo).config_class, stored["config"])
+        config = config_lib.from_dict(registry.get(algo).config_class, stored["config"])
     script_flags.check_overrides(config, argv, prefix="config")
     stored = stored or {}
     flags.DEFINE_enum("algo", algo, registry.names(), "Algorithm to train.")

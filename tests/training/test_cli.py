@@ -8,6 +8,7 @@ import sys
 import jax
 import pytest
 
+from ilax import config as config_lib
 from ilax import train as cli
 from ilax.algorithms.bc import BCConfig, BCTrainConfig
 from ilax.training import checkpoints
@@ -43,7 +44,7 @@ def test_config_survives_its_json_form():
     )
     stored = json.loads(json.dumps(checkpoints.info_json(config)))
     assert stored["learner"]["hidden_sizes"] == [8, 4]
-    assert cli.config_from_dict(BCTrainConfig, stored) == config
+    assert config_lib.from_dict(BCTrainConfig, stored) == config
 
 
 def test_unknown_algorithm_lists_the_known_ones(tmp_path):
