@@ -23,7 +23,6 @@ it, the sample passes through a tanh scaled onto the bounds.
 """
 
 import dataclasses
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -49,8 +48,6 @@ from ilax.types import (
     TrainState,
     Trajectory,
 )
-
-_HALF_LOG_TWO_PI_E = 0.5 * math.log(2.0 * math.pi * math.e)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -292,11 +289,6 @@ def actor_critic(
     )
 
 
-def entropy(dist: Gaussian) -> jax.Array:
-    """The Gaussian's entropy, summed over the action dimensions: `[...]`."""
-    return jnp.sum(dist.log_std + _HALF_LOG_TWO_PI_E, axis=-1)
-
-
 def refuse_non_finite(
     rows: OnPolicyRows,
     old: TrainState,
@@ -365,7 +357,18 @@ def policy_learner(
         state, metrics = refuse_non_finite(rows, state, stepped, metrics, num_steps)
         metrics["policy/log_std"] = jnp.mean(state.params["policy"]["log_std"])
         if config.normalize:
-            state = state.replace(normalizer=state.normalizer.update(trajectory.obs))
+            # Refreshed only from data the step accepted.
+            refreshed = state.normalizer.update(trajectory.obs)
+            finite = jnp.all(jnp.isfinite(rows.advantage)) & jnp.all(
+                jnp.isfinite(rows.target)
+            )
+            state = state.replace(
+                normalizer=jax.tree.map(
+                    lambda new, old: jnp.where(finite, new, old),
+                    refreshed,
+                    state.normalizer,
+                )
+            )
         return state, metrics
 
     return PolicyLearner(

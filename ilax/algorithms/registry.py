@@ -3,8 +3,9 @@
 An entry (`Algorithm`) holds the algorithm's train config class and its two
 factories: the `Trainer` the command line and the experiments run, and the
 learner such a run trains: a (flat) `Learner` for the imitation learners,
-a `PolicyLearner` for the reinforcement learners (PPO), which need no
-expert. Importing an algorithm's package
+a `PolicyLearner` for those that learn from their own trajectories (PPO
+and TRPO, which need no expert; GAIL, which needs one for its
+demonstrations). Importing an algorithm's package
 registers it (its `__init__` calls `register`); every subpackage of
 `ilax.algorithms` is imported on the first lookup, so importing the registry
 stays cheap and a new algorithm is one package that registers itself.

@@ -10,6 +10,7 @@ from ilax.networks.denoisers import mlp_denoiser, sinusoidal_embedding
 from ilax.networks.distributions import (
     Gaussian,
     MixtureOfGaussians,
+    gaussian_entropy,
     gaussian_log_prob,
     gaussian_mode,
     gaussian_sample,
@@ -56,6 +57,7 @@ __all__ = [
     "act_encoder",
     "bound_log_std",
     "from_nnx",
+    "gaussian_entropy",
     "gaussian_log_prob",
     "gaussian_mlp",
     "gaussian_mode",

@@ -36,6 +36,11 @@ def gaussian_log_prob(dist: Gaussian, x: jax.Array) -> jax.Array:
     return jnp.sum(-0.5 * z**2 - dist.log_std - _HALF_LOG_TWO_PI, axis=-1)
 
 
+def gaussian_entropy(dist: Gaussian) -> jax.Array:
+    """Entropy of the diagonal Gaussian, summed over the last axis: `[...]`."""
+    return jnp.sum(dist.log_std + _HALF_LOG_TWO_PI + 0.5, axis=-1)
+
+
 def gaussian_sample(dist: Gaussian, key: jax.Array) -> jax.Array:
     """One draw per batch entry, `[..., A]`."""
     noise = jax.random.normal(key, dist.mean.shape, dist.mean.dtype)

@@ -262,7 +262,10 @@ class Checkpointer:
             )
         state = jax.tree.map(
             lambda data, x: (
-                jax.random.wrap_key_data(data, impl=_key_impl(x))
+                jax.random.wrap_key_data(
+                    from_storage(data, jax.eval_shape(jax.random.key_data, x).shape),
+                    impl=_key_impl(x),
+                )
                 if _is_key(x)
                 else jax.numpy.asarray(from_storage(data, x.shape))
             ),

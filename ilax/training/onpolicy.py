@@ -199,18 +199,32 @@ def make_trainer(
             trajectory = trajectory._replace(reward=reward)
         discounted_return, return_stats = state.discounted_return, state.return_stats
         if config.normalize_rewards:
-            reward, discounted_return, return_stats = scale_rewards(
+            reward, new_return, new_stats = scale_rewards(
                 trajectory.reward,
                 trajectory.terminated | trajectory.truncated,
                 discounted_return,
                 return_stats,
                 config.learner.gamma,
             )
+            # A non-finite reward must not poison the running statistics for
+            # the rest of the run: they stay as they were (and the policy
+            # step, seeing the NaN, is refused and reported).
+            finite = jnp.all(jnp.isfinite(trajectory.reward))
+            discounted_return, return_stats = jax.tree.map(
+                lambda new, old: jnp.where(finite, new, old),
+                (new_return, new_stats),
+                (discounted_return, return_stats),
+            )
             trajectory = trajectory._replace(reward=reward)
         train_state, update_metrics = learner.update(
             state.train_state, trajectory, key_update
         )
+        # Skipped steps of the reward model and of the policy add up.
+        skipped = (
+            metrics.get("train/nonfinite", 0.0) + update_metrics["train/nonfinite"]
+        )
         metrics.update(update_metrics)
+        metrics["train/nonfinite"] = skipped
         metrics.update(metrics_lib.summarize(log, prefix="rollout"))
         metrics["reward/std_of_return"] = jnp.sqrt(return_stats.var[0])
         iteration = state.iteration + 1

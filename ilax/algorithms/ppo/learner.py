@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from ilax.algorithms import advantages, base, optim, policy_gradient
 from ilax.algorithms.policy_gradient import OnPolicyRows
 from ilax.algorithms.ppo.config import PPOConfig
-from ilax.networks import gaussian_log_prob
+from ilax.networks import gaussian_entropy, gaussian_log_prob
 from ilax.training import updates
 from ilax.types import PolicyLearner
 
@@ -103,7 +103,7 @@ def make(
         )
         values = ac.value(params, normalizer, rows.obs)
         v_loss = value_loss(values, rows.value, rows.target, config.value_clip)
-        entropy = jnp.mean(policy_gradient.entropy(dist))
+        entropy = jnp.mean(gaussian_entropy(dist))
         loss = policy_loss + config.value_coef * v_loss - config.entropy_coef * entropy
         return loss, {
             "policy_loss": policy_loss,

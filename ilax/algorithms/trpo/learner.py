@@ -26,7 +26,7 @@ from jax.flatten_util import ravel_pytree
 from ilax.algorithms import advantages, base, optim, policy_gradient
 from ilax.algorithms.policy_gradient import OnPolicyRows
 from ilax.algorithms.trpo.config import TRPOConfig
-from ilax.networks import Gaussian, gaussian_log_prob
+from ilax.networks import Gaussian, gaussian_entropy, gaussian_log_prob
 from ilax.types import PolicyLearner
 
 
@@ -105,7 +105,7 @@ def make(
         def surrogate(vector):
             dist = dist_of(vector)
             ratio = jnp.exp(gaussian_log_prob(dist, rows.raw_action) - rows.log_prob)
-            bonus = config.entropy_coef * jnp.mean(policy_gradient.entropy(dist))
+            bonus = config.entropy_coef * jnp.mean(gaussian_entropy(dist))
             return jnp.mean(ratio * advantage) + bonus
 
         def mean_kl(vector):
@@ -122,8 +122,20 @@ def make(
         full_step = scale * direction
         predicted = gradient @ full_step
 
+        def projected(vector):
+            # The log std's bounds apply before the KL is checked, so the
+            # kept step is the one inside the trust region.
+            policy = unravel(vector)
+            policy = {
+                **policy,
+                "log_std": jnp.clip(
+                    policy["log_std"], config.min_log_std, config.max_log_std
+                ),
+            }
+            return ravel_pytree(policy)[0]
+
         def try_fraction(fraction):
-            candidate = flat + fraction * full_step
+            candidate = projected(flat + fraction * full_step)
             gain = surrogate(candidate) - before
             kl = mean_kl(candidate)
             ok = (kl <= config.max_kl) & (
@@ -137,13 +149,13 @@ def make(
         finite = jnp.isfinite(before) & jnp.all(jnp.isfinite(full_step))
         take = any_accepted & finite
         fraction = jnp.where(take, fractions[first], 0.0)
-        new_flat = jnp.where(take, flat + fraction * full_step, flat)
+        new_flat = jnp.where(take, projected(flat + fraction * full_step), flat)
         metrics = {
             "trpo/surrogate_gain": jnp.where(take, gains[first], 0.0),
             "trpo/kl": jnp.where(take, kls[first], 0.0),
             "trpo/step_fraction": fraction,
             "trpo/grad_norm": jnp.linalg.norm(gradient),
-            "trpo/entropy": jnp.mean(policy_gradient.entropy(old)),
+            "trpo/entropy": jnp.mean(gaussian_entropy(old)),
             "train/nonfinite": optim.nonfinite_metric(finite),
         }
         return unravel(new_flat), metrics

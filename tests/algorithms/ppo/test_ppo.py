@@ -7,6 +7,8 @@ PPO on the pendulum swing-up and scores it against the task's analytic
 expert; its threshold comes from a measured spread over keys.
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -220,3 +222,31 @@ def test_ppo_learns_the_pendulum_swing_up():
     assert np.all(
         np.nanmean(returns[:, -10:], axis=1) > np.nanmean(returns[:, :10], axis=1)
     )
+
+
+def test_a_nan_reward_is_reported_and_does_not_poison_later_iterations():
+    # A reward model whose first relabel is NaN in one place and which says
+    # one of its own steps was skipped: both counts reach train/nonfinite,
+    # and the running reward statistics stay finite for the next iteration.
+    env = TimeLimit(CountdownEnv(), 10)
+    learner = small_ppo(env, num_minibatches=2, epochs=1)
+    config = dataclasses.replace(ppo.PPOTrainConfig(), num_envs=4, unroll_length=8)
+
+    def relabel(count, trajectory, data, key):
+        del data, key
+        poison = jnp.where(count == 0, jnp.nan, 0.0)
+        reward = trajectory.reward.at[2, 1].add(poison)
+        return count + 1, reward, {"train/nonfinite": jnp.float32(1.0)}
+
+    model = onpolicy.RewardModel(init=lambda key: jnp.int32(0), relabel=relabel)
+    trainer = onpolicy.make_trainer(config, env, learner, model)
+    step = jax.jit(trainer.step)
+    state = jax.jit(trainer.init)(jax.random.key(0))
+    state, first = step(state, None)
+    assert float(first["train/nonfinite"]) == 1.0 + 2.0  # model + both steps
+    assert np.all(np.isfinite(state.return_stats.var))
+    assert np.all(np.isfinite(state.discounted_return))
+    assert float(state.train_state.normalizer.count) == 0.0  # refused data
+    state, second = step(state, None)
+    assert float(second["train/nonfinite"]) == 1.0  # the model's only
+    assert np.all(np.isfinite(second["ppo/loss"]))
