@@ -27,7 +27,7 @@ from ilax import metrics as metrics_lib
 from ilax.algorithms import registry
 from ilax.experts import trained
 from ilax.scripts import results
-from ilax.training import checkpoints, evaluation, seeds
+from ilax.training import evaluation, run_state, seeds
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -107,7 +107,7 @@ def main(argv):
     meta = {
         "task": settings.task,
         "algo": settings.algo,
-        "config": checkpoints.info_json(config),
+        "config": run_state.info_json(config),
         "command": " ".join(["python -m experiments.train_expert", *sys.argv[1:]]),
         "commit": info["commit"],
         "hardware": scripts.hardware_line(info),

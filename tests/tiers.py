@@ -12,6 +12,16 @@ import pytest
 
 SLOW_TASKS = ("hopper", "walker2d", "ant")
 LOCOMOTION = ("halfcheetah", *SLOW_TASKS)
+# The Gymnasium MJX tasks keep their step-for-step comparison with Gymnasium
+# (tests/envs/test_gym_tasks.py) in the default run; their generic checks,
+# another program per task each, are slow-tier like the locomotion tasks'.
+GYM_MJX = (
+    "gym/InvertedPendulum-v5",
+    "gym/InvertedDoublePendulum-v5",
+    "gym/Reacher-v5",
+    "gym/Swimmer-v5",
+)
+GENERIC_SLOW = (*LOCOMOTION, *GYM_MJX)
 
 
 def task_params(names, slow=SLOW_TASKS) -> list:

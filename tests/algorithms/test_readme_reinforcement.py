@@ -4,6 +4,7 @@ import pathlib
 import re
 
 import numpy as np
+import pytest
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
@@ -15,6 +16,7 @@ def _example() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # about 15 s: PPO and GAIL programs compile
 def test_readme_reinforcement_learning_example():
     namespace = {}
     exec(compile(_example(), str(README), "exec"), namespace)  # noqa: S102

@@ -9,7 +9,7 @@ import pytest
 
 import ilax
 from ilax.envs.base import State
-from tests.tiers import LOCOMOTION, task_params
+from tests.tiers import GENERIC_SLOW, task_params
 
 TASKS = ilax.envs.names()
 NUM_ENVS, NUM_STEPS = 3, 6
@@ -30,7 +30,7 @@ def _rollout(task):
     return env, first, second, run._cache_size()
 
 
-@pytest.mark.parametrize("task", task_params(TASKS, LOCOMOTION))
+@pytest.mark.parametrize("task", task_params(TASKS, GENERIC_SLOW))
 def test_rollout_shapes_and_finiteness(task):
     env, (trajectory, log), _, _ = _rollout(task)
     sizes = {
@@ -53,14 +53,14 @@ def test_rollout_shapes_and_finiteness(task):
         assert values.shape == (NUM_STEPS, NUM_ENVS), name
 
 
-@pytest.mark.parametrize("task", task_params(TASKS, LOCOMOTION))
+@pytest.mark.parametrize("task", task_params(TASKS, GENERIC_SLOW))
 def test_new_keys_give_new_episodes_without_recompiling(task):
     _, (first, _), (second, _), compiled = _rollout(task)
     assert not np.array_equal(first.obs[0], second.obs[0])
     assert compiled == 1
 
 
-@pytest.mark.parametrize("task", task_params(TASKS, LOCOMOTION))
+@pytest.mark.parametrize("task", task_params(TASKS, GENERIC_SLOW))
 def test_reset_and_step_states_share_one_structure(task):
     env = ilax.envs.make(task).unwrapped
     reset = jax.eval_shape(env.reset, jax.random.key(0))
@@ -74,7 +74,7 @@ def test_reset_and_step_states_share_one_structure(task):
         assert (a.shape, a.dtype, a.weak_type) == (b.shape, b.dtype, b.weak_type)
 
 
-@pytest.mark.parametrize("task", task_params(TASKS, LOCOMOTION))
+@pytest.mark.parametrize("task", task_params(TASKS, GENERIC_SLOW))
 def test_action_bounds_and_wrong_actions(task):
     env = ilax.envs.make(task)
     low, high = env.action_bounds

@@ -136,6 +136,7 @@ def test_a_stored_run_gives_the_flags_their_defaults(tmp_path):
     assert "hidden_sizes" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # about 18 s: two processes, each compiling PPO
 def test_ppo_trains_and_evaluates_without_an_expert(tmp_path):
     # An on-policy run checkpoints its environments mid-episode (MJX data,
     # arrays without elements among them) and eval restores them.

@@ -202,6 +202,7 @@ def test_a_nan_reward_skips_every_step_and_keeps_the_parameters():
     assert int(new.step) == steps
 
 
+# Slow tier (about 20 s on 2 cores, compile included).
 # Normalized return (0 = uniform random actions, 1 = the analytic expert) of
 # 2 vmapped PPO seeds after 60 iterations (246k steps) on the pendulum,
 # measured on keys 0-4 (2026-12-05): [0.68 0.96] [0.94 0.70] [0.65 0.69]
@@ -210,6 +211,7 @@ def test_a_nan_reward_skips_every_step_and_keeps_the_parameters():
 LEARNING_ITERATIONS = 60
 
 
+@pytest.mark.slow
 def test_ppo_learns_the_pendulum_swing_up():
     normalized, metrics = pendulum_scores.normalized_scores(
         "ppo", LEARNING_ITERATIONS, num_seeds=2

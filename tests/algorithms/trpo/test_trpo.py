@@ -50,7 +50,7 @@ def test_gaussian_kl_matches_its_closed_form():
     np.testing.assert_allclose(trpo.gaussian_kl(old, old), [0.0], atol=1e-7)
 
 
-@pytest.mark.parametrize("max_kl", [1e-4, 1e-2])
+@pytest.mark.parametrize("max_kl", [pytest.param(1e-4, marks=pytest.mark.slow), 1e-2])
 def test_every_accepted_step_stays_inside_the_trust_region(max_kl):
     env = TimeLimit(CountdownEnv(), 10)
     config = trpo.TRPOConfig(hidden_sizes=(16, 16), max_kl=max_kl)
