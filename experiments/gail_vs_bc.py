@@ -8,6 +8,9 @@ transitions falls short. Arms, all seeds of one vmapped in one program:
 - `bc`: the paper's network (2 x 100 tanh), Adam 1e-3, batch 128, a 70/30
   split and early stopping on the held-out action error;
 - `gail` (TRPO policy steps, the paper's arm) and `gail_ppo` (PPO's);
+- `airl` (Fu et al.: TRPO policy steps, a state-only reward and a shaping
+  potential; `airl_ppo` with PPO's, not run by default), the same policy
+  networks and budget as GAIL's;
 - `dagger`: queries the expert at every visited state, an upper reference
   independent of the trajectory count.
 
@@ -35,7 +38,7 @@ from absl import app
 from ilax import data as data_lib
 from ilax import envs, experts, policies, scripts
 from ilax import metrics as metrics_lib
-from ilax.algorithms import bc, dagger, gail
+from ilax.algorithms import bc, dagger, registry
 from ilax.algorithms.gail import adversarial
 from ilax.training import evaluation, seeds, updates
 from ilax.types import Batch
@@ -53,10 +56,10 @@ class Settings(scripts.RunSettings):
     """Expert trajectories per run."""
     subsample: int = 10
     """Every subsample-th expert transition is kept (from a random offset)."""
-    arms: tuple[str, ...] = ("bc", "gail", "gail_ppo", "dagger")
-    """The arms run."""
+    arms: tuple[str, ...] = ("bc", "gail", "gail_ppo", "airl", "dagger")
+    """The arms run: bc, dagger, gail, gail_ppo, airl, airl_ppo."""
     gail_iterations: int = 300
-    """GAIL iterations (64 x 64 environment steps each)."""
+    """Iterations of every adversarial arm (64 x 64 environment steps each)."""
     gradient_penalty: float = 10.0
     """The discriminator's gradient penalty; 0 is the paper's setting."""
     bc_updates: int = 5000
@@ -68,6 +71,7 @@ class Settings(scripts.RunSettings):
 
 
 NETWORK = dict(hidden_sizes=(100, 100), activation="tanh")
+ADVERSARIAL = ("gail", "gail_ppo", "airl", "airl_ppo")
 
 
 def expert_rows(env, expert, count: int, settings: Settings) -> Batch:
@@ -121,17 +125,18 @@ def run_trainer(trainer, keys, score):
     return jax.jit(jax.vmap(lambda state: score(trainer.policy(state))))(runs.state)
 
 
-def gail_trainer(name, env, expert, count, settings):
-    """The GAIL trainer of arm `name` on `count` subsampled trajectories."""
-    algorithm = gail.ALGORITHM if name == "gail" else gail.PPO_ALGORITHM
+def adversarial_trainer(name, env, expert, count, settings):
+    """The trainer of adversarial arm `name` on `count` subsampled trajectories."""
+    algorithm = registry.get(name)
+    config = algorithm.default_config()
     config = dataclasses.replace(
-        algorithm.default_config(),
+        config,
         iterations=settings.gail_iterations,
         num_demos=count,
         subsample=settings.subsample,
         data_seed=settings.seed,
-        discriminator=gail.DiscriminatorConfig(
-            gradient_penalty=settings.gradient_penalty
+        discriminator=dataclasses.replace(
+            config.discriminator, gradient_penalty=settings.gradient_penalty
         ),
     )
     return algorithm.make_trainer(config, env, expert)
@@ -152,6 +157,12 @@ def dagger_trainer(env, expert, settings):
 
 def run_task(task: str, settings: Settings) -> dict:
     """Normalized returns `[seeds]` per arm and trajectory count."""
+    unknown = sorted(set(settings.arms) - {"bc", "dagger", *ADVERSARIAL})
+    if unknown:
+        raise ValueError(
+            f"Settings.arms must be among bc, dagger, {', '.join(ADVERSARIAL)}; "
+            f"got {unknown}"
+        )
     env = envs.make(task)
     expert = experts.make(env)
     score = scorer(env, settings)
@@ -176,8 +187,8 @@ def run_task(task: str, settings: Settings) -> dict:
         for arm in settings.arms:
             if arm == "bc":
                 returns = run_bc(env, expert, count, keys, settings, score)
-            elif arm in ("gail", "gail_ppo"):
-                trainer = gail_trainer(arm, env, expert, count, settings)
+            elif arm in ADVERSARIAL:
+                trainer = adversarial_trainer(arm, env, expert, count, settings)
                 returns = run_trainer(trainer, keys, score)
             else:
                 continue
@@ -257,7 +268,8 @@ def main(argv):
         ]
         + notes
         + [
-            f"Networks 2 x 100 tanh; GAIL {settings.gail_iterations} iterations of "
+            f"Policy networks 2 x 100 tanh; GAIL and AIRL "
+            f"{settings.gail_iterations} iterations of "
             f"64 x 64 steps, discriminator gradient penalty "
             f"{settings.gradient_penalty}; BC {settings.bc_updates} updates with "
             f"early stopping; {scripts.hardware_line(info)}."

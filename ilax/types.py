@@ -145,12 +145,16 @@ class PolicyLearner(NamedTuple):
     `reward` may have been replaced (GAIL's discriminator reward), and
     returns `(state, metrics)`. `make_policy(state)` is the learned policy as
     it is evaluated and deployed: deterministic, the Gaussian's mean.
+    `log_prob(state, obs, action)` is the log-density the behaviour policy
+    gives executed actions `[..., A]` at raw observations `[..., O]`, `[...]`
+    (AIRL's discriminator scores expert actions with it).
     """
 
     init: Callable[[Key], TrainState]
     update: Callable[[TrainState, Trajectory, Key], tuple[TrainState, Metrics]]
     make_behaviour: Callable[[TrainState], Policy]
     make_policy: Callable[[TrainState], Policy]
+    log_prob: Callable[[TrainState, Array, Array], Array]
 
 
 class LearnerFactory(Protocol):

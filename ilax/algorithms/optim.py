@@ -113,3 +113,20 @@ def guarded_update(
         "train/nonfinite": nonfinite_metric(finite),
     }
     return new_state, metrics
+
+
+def check_divides(owner: str, field: str, parts: int, rows: int) -> None:
+    """Raises ValueError unless `parts` (config field `field`) divides `rows`."""
+    if rows % parts:
+        raise ValueError(
+            f"{owner.upper()} update: {owner.upper()}Config.{field} ({parts}) must "
+            f"divide the rows of an iteration (num_envs * unroll_length = {rows})"
+        )
+
+
+def minibatches(rows: Any, key: jax.Array, parts: int) -> Any:
+    """`rows` shuffled by `key` and split into `parts` equal minibatches."""
+    num_rows = jax.tree.leaves(rows)[0].shape[0]
+    order = jax.random.permutation(key, num_rows)
+    size = num_rows // parts
+    return jax.tree.map(lambda x: x[order].reshape((parts, size) + x.shape[1:]), rows)

@@ -126,6 +126,7 @@ class ActorCritic(NamedTuple):
     distribution: object  # (params, normalizer, raw_obs) -> Gaussian
     value: object  # (params, normalizer, raw_obs) -> [...]
     behaviour: object  # (params, normalizer) -> Policy, extras raw_action, log_prob
+    log_prob: object  # (params, normalizer, raw_obs, action) -> [...] (see below)
     deterministic: object  # (params, normalizer) -> Policy acting with the mean
     advantages: object  # (params, normalizer, Trajectory) -> (OnPolicyRows, metrics)
     project: object  # params -> params with the log std inside its bounds
@@ -186,6 +187,23 @@ def actor_critic(
         if config.tanh_squash:
             return lo + 0.5 * (jnp.tanh(raw_action) + 1.0) * (hi - lo)
         return jnp.clip(raw_action, lo, hi)
+
+    def log_prob(params, normalizer, raw_obs, action) -> jax.Array:
+        # The density of an executed action (the expert's, or the policy's
+        # after the clip): the Gaussian's at the action itself when actions
+        # are clipped, and at its pre-image, with the change of variables,
+        # when they are tanh-squashed.
+        dist = distribution(params, normalizer, raw_obs)
+        action = jnp.asarray(action, jnp.float32)
+        if not config.tanh_squash:
+            return gaussian_log_prob(dist, action)
+        lo, hi = (
+            jnp.broadcast_to(low, action.shape),
+            jnp.broadcast_to(high, action.shape),
+        )
+        unit = jnp.clip(2.0 * (action - lo) / (hi - lo) - 1.0, -1.0 + 1e-6, 1.0 - 1e-6)
+        jacobian = jnp.log1p(-(unit**2)) + jnp.log(0.5 * (hi - lo))
+        return gaussian_log_prob(dist, jnp.arctanh(unit)) - jnp.sum(jacobian, -1)
 
     def behaviour(params, normalizer) -> Policy:
         def step(state, observation: Observation, key: jax.Array):
@@ -280,6 +298,7 @@ def actor_critic(
         distribution=distribution,
         value=value,
         behaviour=behaviour,
+        log_prob=log_prob,
         deterministic=deterministic,
         advantages=advantages,
         project=project,
@@ -376,21 +395,7 @@ def policy_learner(
         update=update,
         make_behaviour=lambda state: ac.behaviour(state.params, state.normalizer),
         make_policy=lambda state: ac.deterministic(state.params, state.normalizer),
+        log_prob=lambda state, obs, action: ac.log_prob(
+            state.params, state.normalizer, obs, action
+        ),
     )
-
-
-def check_divides(owner: str, field: str, parts: int, rows: int) -> None:
-    """Raises ValueError unless `parts` (config field `field`) divides `rows`."""
-    if rows % parts:
-        raise ValueError(
-            f"{owner.upper()} update: {owner.upper()}Config.{field} ({parts}) must "
-            f"divide the rows of an iteration (num_envs * unroll_length = {rows})"
-        )
-
-
-def minibatches(rows: Any, key: jax.Array, parts: int) -> Any:
-    """`rows` shuffled by `key` and split into `parts` equal minibatches."""
-    num_rows = jax.tree.leaves(rows)[0].shape[0]
-    order = jax.random.permutation(key, num_rows)
-    size = num_rows // parts
-    return jax.tree.map(lambda x: x[order].reshape((parts, size) + x.shape[1:]), rows)

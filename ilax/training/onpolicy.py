@@ -21,6 +21,7 @@ registry entry of a policy learner's `make` trained this way.
 """
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -83,13 +84,31 @@ class RewardModel(NamedTuple):
     """A learned reward that replaces the environment's (GAIL's discriminator).
 
     `init(key)` is the model's slot of the run state. `relabel(model_state,
-    trajectory, data, key)` updates the model on the new trajectory and the
-    trainer's `data`, and returns `(model_state, reward [T, B], metrics)`:
-    the reward the policy step sees in place of `trajectory.reward`.
+    trajectory, data, key, log_prob)` updates the model on the new trajectory
+    and the trainer's `data`, and returns `(model_state, reward [T, B],
+    metrics)`: the reward the policy step sees in place of
+    `trajectory.reward`. `log_prob(obs, action)` is the collecting policy's
+    log-density of executed actions (`PolicyLearner.log_prob` at the state
+    that collected), for models that need it (AIRL).
     """
 
     init: Callable[[jax.Array], Any]
-    relabel: Callable[[Any, Trajectory, Any, jax.Array], tuple[Any, jax.Array, Metrics]]
+    relabel: Callable[..., tuple[Any, jax.Array, Metrics]]
+
+
+def fixed_reward(reward: Callable[[Trajectory], jax.Array]) -> RewardModel:
+    """A learned reward, frozen: `reward(trajectory)` `[T, B]` replaces the task's.
+
+    It has no state and never updates; a fresh policy trained with it
+    (`make_trainer(..., reward_model=fixed_reward(f))`) re-optimizes a reward
+    that adversarial imitation recovered (AIRL's `learned_reward`).
+    """
+
+    def relabel(model_state, trajectory, data, key, log_prob):
+        del data, key, log_prob
+        return model_state, reward(trajectory), {}
+
+    return RewardModel(init=lambda key: (), relabel=relabel)
 
 
 @struct.dataclass
@@ -194,7 +213,11 @@ def make_trainer(
         model_state = state.reward_model
         if reward_model is not None:
             model_state, reward, metrics = reward_model.relabel(
-                model_state, trajectory, data, key_model
+                model_state,
+                trajectory,
+                data,
+                key_model,
+                functools.partial(learner.log_prob, state.train_state),
             )
             trajectory = trajectory._replace(reward=reward)
         discounted_return, return_stats = state.discounted_return, state.return_stats

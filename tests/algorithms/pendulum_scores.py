@@ -25,6 +25,12 @@ def normalized_scores(
     algorithm's default config; an algorithm that needs an expert imitates
     the task's analytic one.
     """
+    env, _, trainer, runs = trained(name, iterations, num_seeds, key, **overrides)
+    return score_runs(env, trainer, runs), jax.tree.map(np.asarray, runs.metrics)
+
+
+def trained(name: str, iterations: int, num_seeds: int, key: int = 0, **overrides):
+    """`(env, config, trainer, runs)` of `num_seeds` seeds of `name` on the pendulum."""
     env = envs.make("pendulum")
     algorithm = registry.get(name)
     config = dataclasses.replace(
@@ -33,6 +39,11 @@ def normalized_scores(
     expert = experts.make(env) if algorithm.needs_expert else None
     trainer = algorithm.make_trainer(config, env, expert)
     runs = seeds.run_seeds(trainer, jax.random.split(jax.random.key(key), num_seeds))
+    return env, config, trainer, runs
+
+
+def score_runs(env, trainer, runs) -> np.ndarray:
+    """The normalized return of each seed's policy in `runs` `[S]`."""
 
     def score(policy, key):
         _, log = evaluation.one_episode_each(env, policy, key, 64)
@@ -50,6 +61,7 @@ def normalized_scores(
         )
     )
     learned_score = jax.jit(lambda state, k: score(trainer.policy(state), k))
+    num_seeds = jax.tree.leaves(runs.state)[0].shape[0]
     learned = [
         float(
             learned_score(
@@ -58,5 +70,4 @@ def normalized_scores(
         )
         for s in range(num_seeds)
     ]
-    normalized = (np.asarray(learned) - random) / (expert_return - random)
-    return normalized, jax.tree.map(np.asarray, runs.metrics)
+    return (np.asarray(learned) - random) / (expert_return - random)

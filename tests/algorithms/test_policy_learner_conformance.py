@@ -199,3 +199,21 @@ def test_both_policies_keep_each_environment_to_itself(name):
     evaluation = jax.jit(t.evaluate)(state, jax.random.key(10))
     assert float(evaluation["eval/num_episodes"]) >= 3
     assert np.isfinite(float(evaluation["eval/return"]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_prob_is_the_behaviours_density_of_its_actions(name):
+    algorithm, config, env, _ = trainer(name)
+    state, _ = run(name, jax.random.key(11), rounds=1)
+    learner = algorithm.make_learner(config, env)
+    policy = learner.make_behaviour(state.train_state)
+    obs = jax.random.normal(jax.random.key(12), (64, env.observation_size))
+    action, _, extras = policy.step((), Observation(obs, obs), jax.random.key(13))
+    density = learner.log_prob(state.train_state, obs, action)
+    assert density.shape == (64,)
+    # Where the sample was not clipped, the executed action is the sample.
+    inside = np.all(np.asarray(extras["raw_action"] == action), axis=-1)
+    assert inside.sum() > 8
+    np.testing.assert_allclose(
+        np.asarray(density)[inside], np.asarray(extras["log_prob"])[inside], rtol=1e-5
+    )

@@ -16,6 +16,8 @@ def test_every_algorithm_package_registers_itself():
     assert names == sorted(
         [
             "act",
+            "airl",
+            "airl_ppo",
             "bc",
             "cvae",
             "dagger",
@@ -30,8 +32,9 @@ def test_every_algorithm_package_registers_itself():
     )
     packages = {name.rsplit(".", 1)[1] for name in registry.packages()}
     # Each algorithm comes from a package of ilax.algorithms (cvae from vae,
-    # gail_ppo from gail).
+    # gail_ppo from gail, airl_ppo from airl).
     assert packages == {
+        "airl",
         "bc",
         "dagger",
         "dart",

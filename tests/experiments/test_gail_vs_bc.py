@@ -21,12 +21,12 @@ TINY = gail_vs_bc.Settings(
 )
 
 
-@pytest.mark.slow  # about a minute on 2 cores: five programs compile
+@pytest.mark.slow  # about a minute on 2 cores: six programs compile
 def test_every_arm_scores_every_count():
     result = gail_vs_bc.run_task("gym/Pendulum-v1", TINY)
     assert result["expert_return"] > result["random_return"]
     normalized = result["normalized"]
-    assert set(normalized) == {"bc", "gail", "gail_ppo", "dagger"}
+    assert set(normalized) == {"bc", "gail", "gail_ppo", "airl", "dagger"}
     for arm, by_count in normalized.items():
         assert set(by_count) == {1, 4}, arm
         for values in by_count.values():
@@ -34,5 +34,11 @@ def test_every_arm_scores_every_count():
     # DAgger labels every state it visits with the expert's own action.
     assert np.all(normalized["dagger"][1] > 0.9), normalized["dagger"][1]
     rows = gail_vs_bc.table(result, TINY)
-    assert [row["arm"] for row in rows] == ["bc", "gail", "gail_ppo", "dagger"]
+    assert [row["arm"] for row in rows] == ["bc", "gail", "gail_ppo", "airl", "dagger"]
     assert "BC with 1 trajectory" in gail_vs_bc.claim(result, TINY)
+
+
+def test_an_unknown_arm_is_named():
+    settings = gail_vs_bc.Settings(arms=("bc", "gial"))
+    with pytest.raises(ValueError, match=r"Settings.arms must be among .*\['gial'\]"):
+        gail_vs_bc.run_task("gym/Pendulum-v1", settings)

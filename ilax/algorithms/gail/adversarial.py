@@ -55,6 +55,7 @@ def subsampled_transitions(
         obs=jnp.asarray(np.asarray(dataset.obs)[rows]),
         action=jnp.asarray(np.asarray(dataset.executed_action)[rows]),
         next_obs=jnp.asarray(next_obs[rows]),
+        terminated=jnp.asarray(np.asarray(dataset.terminated)[rows]),
     )
 
 
@@ -67,16 +68,29 @@ def expert_transitions(config: AdversarialConfig, env: Env, expert: Policy):
 
 
 def reward_model(
-    discriminator: discriminator_lib.Discriminator,
+    discriminator: discriminator_lib.Discriminator, rows_of=None
 ) -> onpolicy.RewardModel:
-    """The discriminator as the run's reward: one update, then its reward."""
+    """The discriminator as the run's reward: its update(s), then its reward.
 
-    def relabel(state, trajectory, expert: Transitions, key):
+    Each iteration the discriminator sees all of the trajectory's
+    transitions against as many expert ones drawn with replacement.
+
+    Args:
+      discriminator: the classifier, with its `reward`.
+      rows_of: `(transitions, log_prob) -> rows` that the discriminator
+        reads (AIRL adds the policy's log-probabilities); None: the
+        transitions themselves (GAIL).
+    """
+
+    def relabel(state, trajectory, expert: Transitions, key, log_prob):
         key_rows, key_update = jax.random.split(key)
         policy_rows = discriminator_lib.from_trajectory(trajectory)
         count = policy_rows.obs.shape[0]
         picks = jax.random.randint(key_rows, (count,), 0, expert.obs.shape[0])
         expert_rows = jax.tree.map(lambda x: x[picks], expert)
+        if rows_of is not None:
+            policy_rows = rows_of(policy_rows, log_prob)
+            expert_rows = rows_of(expert_rows, log_prob)
         state, metrics = discriminator.update(
             state, expert_rows, policy_rows, key_update
         )
@@ -88,7 +102,11 @@ def reward_model(
 
 
 def make_trainer(
-    config: AdversarialConfig, env: Env, expert: Policy, make_learner
+    config: AdversarialConfig,
+    env: Env,
+    expert: Policy,
+    make_learner,
+    make_reward_model=None,
 ) -> Trainer:
     """The adversarial run of `config` on `env`, imitating `expert`.
 
@@ -97,26 +115,39 @@ def make_trainer(
       env: the task.
       expert: the demonstrator, rolled out once when the trainer is built.
       make_learner: the policy learner's `make` (PPO's or TRPO's).
+      make_reward_model: `(config, env, transitions) -> RewardModel`, the
+        method's classifier as a reward; None: GAIL's discriminator.
     """
     config.check()
     learner = onpolicy.build_learner(config, env, make_learner)
     transitions = expert_transitions(config, env, expert)
+    model = (make_reward_model or gail_reward_model)(config, env, transitions)
+    return onpolicy.make_trainer(config, env, learner, model, data=transitions)
+
+
+def gail_reward_model(
+    config: AdversarialConfig, env: Env, transitions: Transitions
+) -> onpolicy.RewardModel:
+    """GAIL's discriminator, standardized by the expert `transitions`, as a reward."""
     discriminator = discriminator_lib.make(
         config.discriminator,
         observation_size=env.observation_size,
         action_size=env.action_size,
         expert=transitions,
     )
-    return onpolicy.make_trainer(
-        config, env, learner, reward_model(discriminator), data=transitions
-    )
+    return reward_model(discriminator)
 
 
-def algorithm(name: str, config_class, make_learner) -> registry.Algorithm:
-    """The registry entry of adversarial imitation with `make_learner`'s steps."""
+def algorithm(
+    name: str, config_class, make_learner, make_reward_model=None
+) -> registry.Algorithm:
+    """The registry entry of adversarial imitation with `make_learner`'s steps.
+
+    `make_reward_model` as in `make_trainer` (None: GAIL's discriminator).
+    """
 
     def make_run_trainer(config, env, expert):
-        return make_trainer(config, env, expert, make_learner)
+        return make_trainer(config, env, expert, make_learner, make_reward_model)
 
     return registry.Algorithm(
         name=name,

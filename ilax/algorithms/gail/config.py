@@ -18,13 +18,12 @@ REWARDS = ("neg_log_one_minus_d", "log_d")
 
 
 @dataclasses.dataclass(kw_only=True)
-class DiscriminatorConfig:
-    """The classifier D(s, a) of expert against policy transitions.
+class ClassifierConfig:
+    """What every adversarial classifier of expert against policy has.
 
-    D is the probability that a transition is the expert's; its inputs are
-    standardized with the expert data's statistics. Defaults are Ho &
-    Ermon's: 2 x 100 tanh, Adam 0.01, one step per iteration, an entropy
-    bonus of 1e-3 on its output.
+    The classifier is trained by Adam on the binary cross-entropy of expert
+    (label 1) against policy (label 0) transitions, standardized by the
+    expert data's statistics. Defaults are Ho & Ermon's for GAIL.
     """
 
     hidden_sizes: tuple[int, ...] = (100, 100)
@@ -40,31 +39,45 @@ class DiscriminatorConfig:
     policy no gradient to follow."""
     entropy_coef: float = 1e-3
     """Weight of the mean entropy of D's output, subtracted from the loss."""
-    reward: str = "neg_log_one_minus_d"
-    """The policy's reward: `neg_log_one_minus_d`, -log(1 - D) (positive, a
-    survival bonus, for tasks whose episodes should last) or `log_d`,
-    log D (negative, for tasks that end on success); the official code
-    picks per task."""
     state_only: bool = False
-    """Classify (s, s') instead of (s, a): imitation from observations."""
+    """Score (s, s') instead of (s, a) (GAIL: imitation from observations;
+    AIRL: a reward of the state alone, the paper's disentangled one)."""
     gradient_penalty: float = 0.0
-    """Weight of (|grad D logit| - 1)^2 at points between expert and policy
-    inputs (Gulrajani et al.; Kostrikov et al. use 10 for GAIL); 0 turns
-    it off."""
+    """Weight of (|grad of the logit| - 1)^2 at points between expert and
+    policy inputs (Gulrajani et al.; Kostrikov et al. use 10 for GAIL); 0
+    turns it off."""
     min_std: float = 1e-2
     """Floor of the expert statistics' standard deviations."""
 
     def check(self) -> None:
         """Raises a ValueError naming the first invalid field."""
         config_lib.check_types(self)
-        owner = type(self).__name__
         check_network_fields(self)
-        config_lib.check_choice(owner, "reward", self.reward, REWARDS)
         config_lib.check_fields(
             self,
             positive=("learning_rate", "updates_per_iteration", "min_std"),
             non_negative=("entropy_coef", "gradient_penalty"),
         )
+
+
+@dataclasses.dataclass(kw_only=True)
+class DiscriminatorConfig(ClassifierConfig):
+    """GAIL's classifier D(s, a): the probability that a transition is the expert's.
+
+    Defaults are Ho & Ermon's: 2 x 100 tanh, Adam 0.01, one step per
+    iteration, an entropy bonus of 1e-3 on its output.
+    """
+
+    reward: str = "neg_log_one_minus_d"
+    """The policy's reward: `neg_log_one_minus_d`, -log(1 - D) (positive, a
+    survival bonus, for tasks whose episodes should last) or `log_d`,
+    log D (negative, for tasks that end on success); the official code
+    picks per task."""
+
+    def check(self) -> None:
+        """Raises a ValueError naming the first invalid field."""
+        super().check()
+        config_lib.check_choice(type(self).__name__, "reward", self.reward, REWARDS)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -93,7 +106,7 @@ class AdversarialConfig(OnPolicyConfig):
         self.discriminator.check()
 
 
-def _paper_policy(config_class):
+def paper_policy(config_class):
     """Ho & Ermon's policy settings: 2 x 100 tanh, gamma 0.995, GAE lambda 0.97."""
     return lambda: config_class(
         hidden_sizes=(100, 100), activation="tanh", gamma=0.995, gae_lambda=0.97
@@ -104,7 +117,7 @@ def _paper_policy(config_class):
 class GAILConfig(AdversarialConfig):
     """GAIL with TRPO policy steps (max KL 0.01), as the paper runs it."""
 
-    learner: TRPOConfig = dataclasses.field(default_factory=_paper_policy(TRPOConfig))
+    learner: TRPOConfig = dataclasses.field(default_factory=paper_policy(TRPOConfig))
     """The policy learner."""
 
 
@@ -112,5 +125,5 @@ class GAILConfig(AdversarialConfig):
 class GAILPPOConfig(AdversarialConfig):
     """GAIL with PPO policy steps."""
 
-    learner: PPOConfig = dataclasses.field(default_factory=_paper_policy(PPOConfig))
+    learner: PPOConfig = dataclasses.field(default_factory=paper_policy(PPOConfig))
     """The policy learner."""

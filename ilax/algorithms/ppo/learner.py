@@ -120,12 +120,10 @@ def make(
 
     def epochs(state: base.TrainState, rows: OnPolicyRows, key: jax.Array):
         num_rows = rows.advantage.shape[0]
-        policy_gradient.check_divides(
-            "ppo", "num_minibatches", config.num_minibatches, num_rows
-        )
+        optim.check_divides("ppo", "num_minibatches", config.num_minibatches, num_rows)
 
         def epoch(state, index):
-            shuffled = policy_gradient.minibatches(
+            shuffled = optim.minibatches(
                 rows, jax.random.fold_in(key, index), config.num_minibatches
             )
             return jax.lax.scan(minibatch_step, state, shuffled)

@@ -177,7 +177,7 @@ def make(
             return carry, (loss, optim.nonfinite_metric(finite))
 
         def epoch(carry, index):
-            shuffled = policy_gradient.minibatches(
+            shuffled = optim.minibatches(
                 rows, jax.random.fold_in(key, index), config.value_minibatches
             )
             return jax.lax.scan(one_step, carry, shuffled)
@@ -190,7 +190,7 @@ def make(
         return value_params, opt_state, jnp.mean(losses), jnp.sum(skipped)
 
     def trust_region_step(state: base.TrainState, rows: OnPolicyRows, key):
-        policy_gradient.check_divides(
+        optim.check_divides(
             "trpo", "value_minibatches", config.value_minibatches, rows.target.shape[0]
         )
         advantage = rows.advantage

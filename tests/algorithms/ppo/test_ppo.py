@@ -19,6 +19,7 @@ from ilax.data.normalizer import RunningNormalizer
 from ilax.envs.wrappers import TimeLimit
 from ilax.rollout import rollout
 from ilax.training import onpolicy
+from ilax.types import Observation
 from tests.algorithms import pendulum_scores
 from tests.fake_env import CountdownEnv
 
@@ -150,6 +151,30 @@ def test_the_first_step_sees_the_policy_that_collected_the_data():
         state = new
 
 
+def test_log_prob_of_squashed_actions_changes_variables_by_hand():
+    # With a tanh squash the executed action is a = lo + (tanh(x) + 1)(hi - lo)/2
+    # of the Gaussian sample x, so log p(a) = log N(x) - sum log |da/dx|,
+    # da/dx = (1 - tanh(x)^2)(hi - lo)/2.
+    learner = ppo.make(
+        ppo.PPOConfig(hidden_sizes=(8,), tanh_squash=True, init_log_std=-0.5),
+        observation_size=3,
+        action_size=2,
+        action_bounds=(np.array([-2.0, 0.0]), np.array([2.0, 1.0])),
+    )
+    state = learner.init(jax.random.key(0))
+    obs = jax.random.normal(jax.random.key(1), (32, 3))
+    action, _, extras = learner.make_behaviour(state).step(
+        (), Observation(obs, obs), jax.random.key(2)
+    )
+    x = np.asarray(extras["raw_action"], np.float64)
+    half_width = np.array([2.0, 0.5])
+    log_jacobian = np.sum(np.log((1.0 - np.tanh(x) ** 2) * half_width), axis=-1)
+    expected = np.asarray(extras["log_prob"], np.float64) - log_jacobian
+    np.testing.assert_allclose(
+        learner.log_prob(state, obs, action), expected, rtol=1e-4, atol=1e-4
+    )
+
+
 def test_the_log_std_stays_inside_its_bounds():
     # A large entropy bonus pushes the log std up at every step.
     env = TimeLimit(CountdownEnv(), 10)
@@ -234,7 +259,7 @@ def test_a_nan_reward_is_reported_and_does_not_poison_later_iterations():
     learner = small_ppo(env, num_minibatches=2, epochs=1)
     config = dataclasses.replace(ppo.PPOTrainConfig(), num_envs=4, unroll_length=8)
 
-    def relabel(count, trajectory, data, key):
+    def relabel(count, trajectory, data, key, log_prob):
         del data, key
         poison = jnp.where(count == 0, jnp.nan, 0.0)
         reward = trajectory.reward.at[2, 1].add(poison)
