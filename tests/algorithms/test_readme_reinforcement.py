@@ -1,4 +1,4 @@
-"""The README's reinforcement-learning and GAIL example runs as written."""
+"""The README's reinforcement-learning, GAIL and AIRL example runs as written."""
 
 import pathlib
 import re
@@ -10,13 +10,15 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _example() -> str:
-    section = README.read_text().split("### Reinforcement learning and GAIL", 1)[1]
+    section = README.read_text().split("### Reinforcement learning, GAIL and AIRL", 1)[
+        1
+    ]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert match, "README: no python block under its reinforcement-learning section"
     return match.group(1)
 
 
-@pytest.mark.slow  # about 15 s: PPO and GAIL programs compile
+@pytest.mark.slow  # about 25 s: PPO, GAIL and AIRL programs compile
 def test_readme_reinforcement_learning_example():
     namespace = {}
     exec(compile(_example(), str(README), "exec"), namespace)  # noqa: S102
@@ -35,3 +37,6 @@ def test_readme_reinforcement_learning_example():
     assert 0.0 <= accuracy <= 1.0
     assert float(metrics["train/nonfinite"]) == 0.0
     assert np.isfinite(float(metrics["discriminator/reward_mean"]))
+    expert_rewards = np.asarray(namespace["expert_rewards"])
+    assert expert_rewards.shape == (namespace["trainer"].data.obs.shape[0],)
+    assert np.all(np.isfinite(expert_rewards)) and expert_rewards.std() > 0

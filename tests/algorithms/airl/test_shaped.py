@@ -133,3 +133,37 @@ def test_a_reward_model_is_handed_the_collecting_policys_density():
         state, metrics = step(state)
         assert float(metrics["check/inside"]) > 32
         assert float(metrics["check/gap"]) < 1e-4
+
+
+def test_the_exported_reward_replaces_the_tasks_in_a_fresh_run():
+    # A frozen reward of transitions (here: minus the squared next
+    # observation) relabels every step a fresh PPO run collects: the policy
+    # step reports how far the rewards it sees are from it.
+    env = envs.make("pendulum")
+    config = dataclasses.replace(
+        registry.get("ppo").default_config(),
+        num_envs=4,
+        unroll_length=8,
+        normalize_rewards=False,
+    )
+    learner = onpolicy.build_learner(config, env, ppo.make)
+
+    def reward(transitions):
+        return -jnp.sum(transitions.next_obs**2, -1)
+
+    def checked_update(state, trajectory, key):
+        state, metrics = learner.update(state, trajectory, key)
+        expected = -jnp.sum(trajectory.next_obs**2, -1)
+        metrics["check/gap"] = jnp.max(jnp.abs(trajectory.reward - expected))
+        metrics["check/spread"] = jnp.std(expected)
+        return state, metrics
+
+    trainer = onpolicy.make_trainer(
+        config,
+        env,
+        learner._replace(update=checked_update),
+        airl.retraining_reward(reward),
+    )
+    _, metrics = jax.jit(trainer.step)(trainer.init(jax.random.key(0)))
+    assert float(metrics["check/gap"]) < 1e-5
+    assert float(metrics["check/spread"]) > 0.1
