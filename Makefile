@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bench test test-all lint benchmarks experiments clean
+.PHONY: setup bench test test-all lint benchmarks experiments clean peers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,16 @@ experiments: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cache runs
+
+# The imitation library's own environment, for benchmarks/peer_comparison.py.
+# imitation 1.0 pins gymnasium 0.29 and ilax needs >= 1.1 (the v5 model
+# files), so no one environment satisfies both: ilax goes in first, then the
+# peer with gymnasium 0.29 over it (ilax's gym/Pendulum-v1 is plain JAX and
+# reads no model file). The tests never need it.
+peers:
+	$(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet --upgrade pip
+	.venv-peers/bin/python -m pip install --quiet -e .
+	.venv-peers/bin/python -m pip install --quiet imitation==1.0.1 \
+	  stable-baselines3==2.2.1 "gymnasium[classic-control]==0.29.1"
+

@@ -6,6 +6,7 @@ name (`out_dir`, `settings`). Scripts define their flags with
 `ilax.scripts.define_flags`, called only under `__main__`.
 """
 
+import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -19,7 +20,14 @@ _FILES = sorted(
     for path in (_ROOT / folder).glob("*.py")
     if path.stem != "__init__"
 )
-_MODULES = [f"{path.parent.name}.{path.stem}" for path in _FILES]
+# Modules of an optional peer library, imported only where it is installed
+# (its own environment: see the README's peer comparison).
+_OPTIONAL = {"benchmarks.imitation_peer": "imitation"}
+_MODULES = [
+    name
+    for name in (f"{path.parent.name}.{path.stem}" for path in _FILES)
+    if name not in _OPTIONAL or importlib.util.find_spec(_OPTIONAL[name])
+]
 _SCRIPTS = [path for path in _FILES if 'if __name__ == "__main__":' in path.read_text()]
 
 
