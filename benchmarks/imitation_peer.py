@@ -55,7 +55,7 @@ class IlaxExpert(BasePolicy):
 
     def _predict(self, observation, deterministic=False):
         obs = np.asarray(observation.detach().cpu().numpy(), np.float32)
-        return torch.as_tensor(np.asarray(self._act(obs)))
+        return torch.from_numpy(np.array(self._act(obs)))
 
 
 class PeerRace:

@@ -45,11 +45,17 @@ def cell(seconds, reached=True, labels=800):
 
 
 @pytest.mark.parametrize(
-    ("peer", "ratio"),
-    [(cell(20.0), "40.0x"), (cell(20.0, reached=False), ">= 40.0x"), (None, "-")],
+    ("peer", "ratio", "with_compile"),
+    [
+        (cell(20.0), "40.0x", "10.0x"),
+        (cell(20.0, reached=False), ">= 40.0x", ">= 10.0x"),
+        (None, "-", "-"),
+    ],
 )
-def test_the_ratio_is_the_peers_time_over_ilaxs(peer, ratio):
+def test_the_ratio_is_the_peers_time_over_ilaxs(peer, ratio, with_compile):
+    # ilax: 0.5 s to the target after 1.5 s of compile.
     row = peer_comparison.ratio_line("dagger", cell(0.5), peer)
     assert row["imitation / ilax"] == ratio
+    assert row["counting ilax's compile"] == with_compile
     assert row["ilax"] == "0.50 s (800 labels)"
     assert row["ilax compile s"] == "1.5"
