@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import math
+import subprocess
 from typing import NamedTuple
 
 import jax
@@ -12,6 +13,7 @@ import pytest
 
 from ilax import policies, scripts, timing
 from ilax.scripts import flags as script_flags
+from ilax.scripts import provenance
 from ilax.scripts import results
 from ilax.types import Observation
 
@@ -120,3 +122,22 @@ def test_policy_latency_is_a_positive_time_per_step():
     observation = Observation(jnp.zeros((1, 3)), jnp.zeros((1, 3)))
     seconds = timing.policy_step_latency_s(policy, observation, steps=4)
     assert math.isfinite(seconds) and 0 < seconds < 1
+
+
+def test_the_recorded_commit_says_when_tracked_files_were_changed(
+    tmp_path, monkeypatch
+):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("one\n")
+    git("add", "a.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    monkeypatch.chdir(tmp_path)
+    clean = provenance._git_commit()
+    assert len(clean) >= 7 and "+" not in clean
+    (tmp_path / "new.txt").write_text("untracked files do not count\n")
+    assert provenance._git_commit() == clean
+    (tmp_path / "a.txt").write_text("two\n")
+    assert provenance._git_commit() == clean + "+dirty"

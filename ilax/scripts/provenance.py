@@ -43,16 +43,24 @@ def _cpu_model() -> str:
     return match.group(1).strip() if match else "unknown"
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _git_commit() -> str:
+    """The short commit, with `+dirty` if tracked files differ from it.
+
+    A figure made from uncommitted code then says so, rather than naming a
+    commit that did not produce it.
+    """
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit}+dirty" if changed else commit
 
 
 def environment_info() -> dict[str, Any]:
