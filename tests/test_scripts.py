@@ -13,8 +13,7 @@ import pytest
 
 from ilax import policies, scripts, timing
 from ilax.scripts import flags as script_flags
-from ilax.scripts import provenance
-from ilax.scripts import results
+from ilax.scripts import provenance, results
 from ilax.types import Observation
 
 
