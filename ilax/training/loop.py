@@ -33,7 +33,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from ilax.training import metrics_log, updates
+from ilax.training import metrics_log, run_state, updates
 from ilax.training.checkpoints import Checkpointer, CheckpointError
 from ilax.types import Trainer
 
@@ -167,6 +167,11 @@ def restore(
     info = None
     if run_info is not None:
         info = _run_info(run_info, key, num_seeds, seed_offset)
+    if trainer.data is not None:
+        # The data every round reads (demonstrations, GAIL's expert
+        # transitions) is rebuilt when a run resumes; another expert or
+        # dataset must not continue a run made with this one.
+        info["data_digest"] = run_state.digest(trainer.data)
     with Checkpointer(checkpoint_dir) as checkpointer:
         state, meta = checkpointer.restore(
             _compiled(trainer).abstract(keys),
@@ -284,6 +289,11 @@ def run(
     keys = init_keys(key, num_seeds, seed_offset)
     seeds = list(range(seed_offset, seed_offset + num_seeds))
     info = _run_info(run_info, key, num_seeds, seed_offset)
+    if trainer.data is not None:
+        # The data every round reads (demonstrations, GAIL's expert
+        # transitions) is rebuilt when a run resumes; another expert or
+        # dataset must not continue a run made with this one.
+        info["data_digest"] = run_state.digest(trainer.data)
     programs = _compiled(trainer)
 
     checkpointer = None

@@ -127,6 +127,9 @@ def test_a_different_run_is_refused(tmp_path, key):
         run(trainer, key=jax.random.key(1), run_info={"algo": "a"}, **options)
     with pytest.raises(CheckpointMismatchError, match="num_seeds"):
         run(trainer, key=key, num_seeds=2, run_info={"algo": "a"}, **options)
+    other_data = trainer._replace(data=trainer.data + 1.0)
+    with pytest.raises(CheckpointMismatchError, match="data_digest: checkpoint has"):
+        run(other_data, key=key, run_info={"algo": "a"}, **options)
 
 
 def test_nonfinite_stops_and_keeps_the_last_good_checkpoint(tmp_path, key):
