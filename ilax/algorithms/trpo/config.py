@@ -57,6 +57,12 @@ class TRPOConfig(PolicyGradientConfig):
             ),
             non_negative=("cg_damping", "accept_ratio", "entropy_coef"),
         )
+        if self.accept_ratio >= 1.0:
+            # Demanding more than the linear model predicts rejects nearly
+            # every step of a concave surrogate: the policy would never move.
+            raise ValueError(
+                f"TRPOConfig.accept_ratio must be < 1; got {self.accept_ratio!r}"
+            )
 
 
 @dataclasses.dataclass(kw_only=True)

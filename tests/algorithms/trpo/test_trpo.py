@@ -84,10 +84,17 @@ def test_every_accepted_step_stays_inside_the_trust_region(max_kl):
     assert max(fractions) > 0  # some step was taken
 
 
-def test_bad_settings_are_errors_naming_the_field():
-    with pytest.raises(ValueError, match=r"TRPOConfig.max_kl must be > 0; got 0.0"):
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_kl": 0.0}, r"TRPOConfig.max_kl must be > 0; got 0.0"),
+        ({"accept_ratio": 1.5}, r"TRPOConfig.accept_ratio must be < 1; got 1.5"),
+    ],
+)
+def test_bad_settings_are_errors_naming_the_field(fields, message):
+    with pytest.raises(ValueError, match=message):
         trpo.make(
-            trpo.TRPOConfig(max_kl=0.0),
+            trpo.TRPOConfig(**fields),
             observation_size=3,
             action_size=1,
             action_bounds=CountdownEnv().action_bounds,
