@@ -75,13 +75,18 @@ def eval_keys(
     return seed_keys(jax.random.fold_in(key_eval, round_number), num_seeds, seed_offset)
 
 
-def _run_info(run_info, key, num_seeds, seed_offset) -> dict[str, Any]:
+def _run_info(run_info, key, num_seeds, seed_offset, data) -> dict[str, Any]:
     info = dict(run_info or {})
     info.update(
         key=np.asarray(jax.random.key_data(key)).tolist(),
         num_seeds=num_seeds,
         seed_offset=seed_offset,
     )
+    if data is not None:
+        # The data every round reads (demonstrations, GAIL's expert
+        # transitions) is rebuilt when a run resumes; another expert or
+        # dataset must not continue a run made with this one.
+        info["data_digest"] = run_state.digest(data)
     return info
 
 
@@ -166,12 +171,7 @@ def restore(
     keys = init_keys(key, num_seeds, seed_offset)
     info = None
     if run_info is not None:
-        info = _run_info(run_info, key, num_seeds, seed_offset)
-    if trainer.data is not None:
-        # The data every round reads (demonstrations, GAIL's expert
-        # transitions) is rebuilt when a run resumes; another expert or
-        # dataset must not continue a run made with this one.
-        info["data_digest"] = run_state.digest(trainer.data)
+        info = _run_info(run_info, key, num_seeds, seed_offset, trainer.data)
     with Checkpointer(checkpoint_dir) as checkpointer:
         state, meta = checkpointer.restore(
             _compiled(trainer).abstract(keys),
@@ -288,12 +288,7 @@ def run(
     )
     keys = init_keys(key, num_seeds, seed_offset)
     seeds = list(range(seed_offset, seed_offset + num_seeds))
-    info = _run_info(run_info, key, num_seeds, seed_offset)
-    if trainer.data is not None:
-        # The data every round reads (demonstrations, GAIL's expert
-        # transitions) is rebuilt when a run resumes; another expert or
-        # dataset must not continue a run made with this one.
-        info["data_digest"] = run_state.digest(trainer.data)
+    info = _run_info(run_info, key, num_seeds, seed_offset, trainer.data)
     programs = _compiled(trainer)
 
     checkpointer = None
