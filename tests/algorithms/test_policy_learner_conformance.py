@@ -26,7 +26,14 @@ from ilax.training import checkpoints
 from ilax.types import Observation, PolicyLearner
 from tests.fake_env import CountdownEnv
 
-NAMES = [n for n in registry.names() if registry.get(n).learner_type is PolicyLearner]
+# airl_ppo is AIRL's reward model (covered by airl) on PPO's adversarial run
+# (covered by gail_ppo): the slow tier checks the combination.
+SLOW = ("airl_ppo",)
+NAMES = [
+    pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
+    for name in registry.names()
+    if registry.get(name).learner_type is PolicyLearner
+]
 ROUNDS = 2
 
 
