@@ -17,8 +17,10 @@ from flax import struct
 from mujoco import mjx
 
 from ilax import config as config_lib
+from ilax.envs import mujoco_c
 
-_IMPLS = ("jax", "warp")
+AUTO_IMPL = "auto"
+_IMPLS = (AUTO_IMPL, "jax", "warp", mujoco_c.IMPL)
 
 
 @struct.dataclass
@@ -168,8 +170,12 @@ def check_action(action: Any, action_size: int, owner: str) -> jax.Array:
 class MjxConfig:
     """Simulation settings shared by every MJX task."""
 
-    impl: str = "jax"
-    """MJX implementation: "jax" (any device, differentiable) or "warp" (NVIDIA)."""
+    impl: str = AUTO_IMPL
+    """Physics backend: MJX's "jax" (any device, differentiable) or "warp"
+    (NVIDIA), or "c", MuJoCo's C engine on the host (CPU programs only, for
+    the tasks whose step reads nothing but the state; `ilax.envs.mujoco_c`).
+    "auto": "c" where the task supports it and JAX's default backend is the
+    CPU (it compiles in seconds and steps faster there), else "jax"."""
     timestep: float = 0.01
     """Physics timestep in seconds."""
     n_substeps: int = 1
@@ -180,6 +186,15 @@ class MjxConfig:
     """Line-search iterations of the constraint solver."""
     episode_length: int = 1000
     """Control steps after which an episode is truncated."""
+
+
+def resolve_impl(impl: str, supports_c_engine: bool) -> str:
+    """The backend that `impl` names; "auto" picks by task and device."""
+    if impl != AUTO_IMPL:
+        return impl
+    if supports_c_engine and jax.default_backend() == "cpu":
+        return mujoco_c.IMPL
+    return "jax"
 
 
 def validate_mjx_config(config: MjxConfig) -> None:
@@ -198,16 +213,41 @@ class MjxEnv(Env):
     this class applies the solver settings of the config, checks actions, and
     ends an episode whose action, observation or reward is not finite, so one
     diverging environment cannot poison a batch.
+
+    `config.impl` is stored resolved (never "auto"). With `impl="c"` the
+    physics runs in MuJoCo's C engine instead
+    (`ilax.envs.mujoco_c`): `mjx_model` is None, `c_engine` steps the state,
+    and `State.data` is a `mujoco_c.CData`. Tasks whose step reads only
+    time, qpos and qvel set `supports_c_engine`.
     """
+
+    supports_c_engine: bool = False
+    """Whether the task's step and reset read nothing beyond (time, qpos, qvel)."""
 
     def __init__(self, config: MjxConfig, mj_model: mujoco.MjModel):
         validate_mjx_config(config)
+        impl = resolve_impl(config.impl, self.supports_c_engine)
+        # The config records the backend in use ("auto" resolved).
+        config = dataclasses.replace(config, impl=impl)
         self.config = config
         mj_model.opt.timestep = config.timestep
         mj_model.opt.iterations = config.iterations
         mj_model.opt.ls_iterations = config.ls_iterations
         self.mj_model = mj_model
-        self.mjx_model = mjx.put_model(mj_model, impl=config.impl)
+        self.mjx_model = None
+        self.c_engine = None
+        if config.impl != mujoco_c.IMPL:
+            self.mjx_model = mjx.put_model(mj_model, impl=config.impl)
+            return
+        owner = type(config).__name__
+        if not self.supports_c_engine:
+            raise ValueError(
+                f"{owner}.impl: 'c' is not available for {self.name} (its step "
+                f"reads simulator quantities beyond time, qpos and qvel, which "
+                f"MuJoCo's C rollout does not return); expected 'jax' or 'warp', "
+                f"got 'c'"
+            )
+        self.c_engine = mujoco_c.CEngine(mj_model, config.n_substeps, owner)
 
     @property
     def dt(self) -> float:
@@ -236,6 +276,8 @@ class MjxEnv(Env):
 
     def make_data(self, qpos: jax.Array, qvel: jax.Array) -> mjx.Data:
         """Simulator data at (qpos, qvel) with positions propagated."""
+        if self.c_engine is not None:
+            return self.c_engine.make_data(qpos, qvel)
         with mjx_scope():
             data = mjx.make_data(self.mjx_model)
             data = data.replace(qpos=qpos, qvel=qvel)
@@ -243,6 +285,8 @@ class MjxEnv(Env):
 
     def physics_step(self, data: mjx.Data, ctrl: jax.Array) -> mjx.Data:
         """Applies `ctrl` and advances `n_substeps` physics steps."""
+        if self.c_engine is not None:
+            return self.c_engine.step(data, ctrl)
         data = data.replace(ctrl=ctrl.astype(data.ctrl.dtype))
 
         def substep(data, _):

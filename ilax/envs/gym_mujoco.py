@@ -57,6 +57,7 @@ class GymMujocoEnv(LocomotionEnv):
     """Run a full `mjx.forward` on a fresh state (kinematics otherwise)."""
     non_negative_fields: tuple[str, ...] = ("reset_noise_scale",)
     """Config fields that must be >= 0."""
+    supports_c_engine = False  # site, body and constraint quantities of a step
 
     def _validate(self, config: GymMujocoConfig) -> None:
         config_lib.check_fields(config, non_negative=self.non_negative_fields)
@@ -115,6 +116,7 @@ class InvertedPendulum(GymMujocoEnv):
 
     name = "gym/InvertedPendulum-v5"
     model_file = "inverted_pendulum.xml"
+    supports_c_engine = True  # observes qpos and qvel only
     max_angle = 0.2
     """Gymnasium's bound on |pole angle| (rad), beyond which the episode ends."""
 

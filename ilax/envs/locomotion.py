@@ -64,6 +64,7 @@ class LocomotionEnv(base.MjxEnv):
     """Bound of the qvel entries of the observation, if the task clips them."""
     normal_velocity_noise: bool = False
     """Draw the initial qvel noise from a normal rather than a uniform law."""
+    supports_c_engine = True  # reads qpos and qvel only (but Ant)
 
     def __init__(self, config: LocomotionConfig):
         self._validate(config)
@@ -100,6 +101,8 @@ class LocomotionEnv(base.MjxEnv):
         from kinematics). This keeps reset, AutoReset and planners' restarts
         cheap, and halves the compile time of a reset.
         """
+        if self.c_engine is not None:
+            return self.c_engine.make_data(qpos, qvel)
         data = mjx.make_data(self.mjx_model).replace(qpos=qpos, qvel=qvel)
         return mjx.kinematics(self.mjx_model, data)
 
@@ -271,15 +274,16 @@ class Ant(LocomotionEnv):
     skipped_positions = 2
     normal_velocity_noise = True
     _torso = 1  # Gymnasium's default main_body
+    supports_c_engine = False  # contact forces and torso position of a substep
 
     def _validate(self, config: AntConfig) -> None:
         super()._validate(config)
         check_range(config, "healthy_z_range")
         check_range(config, "contact_force_range")
-        if config.impl != "jax":
+        if config.impl not in ("jax", "auto"):
             raise ValueError(
-                "AntConfig.impl must be 'jax' (mjx.rne_postconstraint, which "
-                f"computes the contact forces, has no other backend); got "
+                "AntConfig.impl must be 'jax' or 'auto' (mjx.rne_postconstraint, "
+                "which computes the contact forces, has no other backend); got "
                 f"{config.impl!r}"
             )
 

@@ -6,7 +6,7 @@ import pytest
 
 import ilax
 from benchmarks import env_throughput
-from tests.tiers import GYM_MJX, SLOW_TASKS, task_params
+from tests.tiers import GENERIC_SLOW, task_params
 
 
 @pytest.mark.parametrize("task", ["pendulum", "slot"])
@@ -20,9 +20,7 @@ def test_bare_program_steps_every_kind_of_task(task):
     assert np.all(np.any(np.asarray(after) != np.asarray(before), axis=1))
 
 
-@pytest.mark.parametrize(
-    "task", task_params(ilax.envs.names(), (*SLOW_TASKS, *GYM_MJX))
-)
+@pytest.mark.parametrize("task", task_params(ilax.envs.names(), GENERIC_SLOW))
 def test_every_registered_task_has_a_bare_program(task):
     env = ilax.envs.make(task)
     shape = jax.eval_shape(

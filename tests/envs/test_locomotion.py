@@ -1,4 +1,8 @@
-"""Hopper, HalfCheetah, Walker2d and Ant checked against Gymnasium's v5 envs.
+"""Hopper, HalfCheetah, Walker2d and Ant on MJX checked against Gymnasium's v5 envs.
+
+On CPU these tasks step MuJoCo's C engine by default (`impl="auto"`); this
+module checks their MJX backend, the default elsewhere, and
+`tests/envs/test_mujoco_c.py` the C engine.
 
 Each task compiles two functions once (reset, and a scanned episode from a
 privileged state), shared by every test of this module.
@@ -65,7 +69,7 @@ ELLIPTIC_CONES = {"ant"}
 @functools.cache
 def harness(name: str) -> Harness:
     env_cls, config_cls = TASKS[name]
-    env = env_cls(config_cls())
+    env = env_cls(config_cls(impl="jax"))  # MJX: the C engine has its own tests
     if name in ELLIPTIC_CONES:
         env.mj_model.opt.cone = mujoco.mjtCone.mjCONE_ELLIPTIC
         env.mjx_model = mjx.put_model(env.mj_model, impl=env.config.impl)

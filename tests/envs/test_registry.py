@@ -33,7 +33,8 @@ def test_overrides_reach_the_environment():
     [
         (
             {"impl": "cuda"},
-            r"PendulumConfig.impl must be one of 'jax', 'warp'; got 'cuda'",
+            r"PendulumConfig.impl must be one of 'auto', 'jax', 'warp', 'c'; "
+            r"got 'cuda'",
         ),
         ({"timestep": 0.0}, r"PendulumConfig.timestep must be > 0; got 0.0"),
         ({"episode_length": 0}, r"PendulumConfig.episode_length must be > 0; got 0"),
