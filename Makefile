@@ -39,6 +39,8 @@ lint: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks.env_throughput
 	$(BIN)/python -m benchmarks.thread_comparison
+	# Cold compiles: the compile column compares the backends' first run.
+	ILAX_JAX_CACHE=off $(BIN)/python -m benchmarks.cpu_backends
 	$(BIN)/python -m benchmarks.expert_quality
 	$(BIN)/python -m benchmarks.learner_throughput
 	$(BIN)/python -m benchmarks.inference_latency
