@@ -10,6 +10,13 @@ import os
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+# Two test workers share 2 cores: XLA's CPU programs run on one thread each,
+# so the workers do not oversubscribe the cores (small test programs gain
+# nothing from a second thread; README's Development section has the timing).
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+).strip()
+
 from ilax import platform  # noqa: E402
 
 platform.use_safe_cpu_flags()

@@ -205,7 +205,11 @@ def test_init_and_update_are_pure_and_do_not_retrace(name):
     assert np.all(np.asarray(metrics["train/nonfinite"]) == 0.0)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# ACT's transformer compiles for 20 s here; its vmap equivalence is slow-tier.
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n == "act" else n for n in NAMES],
+)
 def test_vmap_over_four_seeds_equals_a_loop(name):
     c = case(name)
     keys = jax.random.split(jax.random.key(3), 4)

@@ -29,11 +29,22 @@ from tests.fake_env import CountdownEnv
 # airl_ppo is AIRL's reward model (covered by airl) on PPO's adversarial run
 # (covered by gail_ppo): the slow tier checks the combination.
 SLOW = ("airl_ppo",)
-NAMES = [
-    pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
-    for name in registry.names()
-    if registry.get(name).learner_type is PolicyLearner
-]
+# The vmap-over-seeds equivalence compiles three seeds and a loop (15-20 s a
+# learner on 2 cores): the default run keeps it for ppo, trpo and gail (the
+# adversarial trainer); airl (gail's trainer with another reward model) and
+# gail_ppo (gail's trainer on ppo's step) check it in the slow tier.
+SLOW_VMAP = (*SLOW, "airl", "gail_ppo")
+
+
+def _names(slow) -> list:
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if name in slow else name
+        for name in registry.names()
+        if registry.get(name).learner_type is PolicyLearner
+    ]
+
+
+NAMES = _names(SLOW)
 ROUNDS = 2
 
 
@@ -138,7 +149,7 @@ def test_rounds_are_pure_and_do_not_retrace(name):
             assert np.all(np.isfinite(values)), name_
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", _names(SLOW_VMAP))
 def test_vmap_over_three_seeds_equals_a_loop(name):
     _, _, _, t = trainer(name)
 
