@@ -108,6 +108,8 @@ def main(argv):
         "task": settings.task,
         "algo": settings.algo,
         "config": run_state.info_json(config),
+        # The task's config as built, its physics backend ("impl") resolved.
+        "env_config": run_state.info_json(env.unwrapped.config),
         "command": " ".join(["python -m experiments.train_expert", *sys.argv[1:]]),
         "commit": info["commit"],
         "hardware": scripts.hardware_line(info),
