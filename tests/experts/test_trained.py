@@ -82,3 +82,26 @@ def test_the_shipped_pendulum_v1_expert_scores_what_its_file_says():
     # Random actions score about -1,200.
     assert score > -220.0, score
     assert json.loads(json.dumps(meta)) == meta
+
+
+# The locomotion experts, trained on the C engine (cheap on CPU): 16
+# episodes of each must keep 0.8 of the file's 100-episode mean. Measured on
+# these starts (expert mean, and uniform-random actions' mean): halfcheetah
+# 5906.7 (one episode of 16 at 1089.8), -322.4; hopper 3375.8, 16.0;
+# walker2d 5685.1 (one at 440.0), 0.2.
+LOCOMOTION_FLOORS = {"halfcheetah": 0.8, "hopper": 0.8, "walker2d": 0.8}
+
+
+@pytest.mark.parametrize(
+    "task", [t for t in LOCOMOTION_FLOORS if trained.metadata(t) is not None]
+)
+def test_a_shipped_locomotion_expert_scores_what_its_file_says(task):
+    meta = trained.metadata(task)
+    assert meta["env_config"]["impl"] == "c"
+    env = envs.make(task)
+    expert = experts.make(env)
+    _, log = jax.jit(lambda k: evaluation.one_episode_each(env, expert, k, 16))(
+        jax.random.key(11)
+    )
+    returns = np.asarray(metrics.first_episode(log)["return"])
+    assert returns.mean() > LOCOMOTION_FLOORS[task] * meta["return_mean"], returns
