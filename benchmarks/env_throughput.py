@@ -1,4 +1,4 @@
-"""Environment throughput: ilax's wrapped rollout against a bare MJX loop.
+"""Environment throughput: ilax's wrapped rollout against a bare physics loop.
 
 For every task and batch size this times three jitted programs on the same
 model, batch and random actions, in alternation (so a slow spell of the
@@ -10,8 +10,9 @@ machine hits all three alike):
 * ilax+traj: the same, also returning the time-major trajectory (obs,
   privileged, action, reward, flags, next obs), as data collection does;
 * bare: `lax.scan` over `vmap` of the task's physics step (the same
-  `n_substeps` calls of `mjx.step`) with random controls, nothing else; for
-  a task not simulated by MJX (slot), of the task's own unwrapped `step`.
+  `n_substeps` calls of `mjx.step`, or one batched call into MuJoCo's C
+  engine for a task on `impl="c"`) with random controls, nothing else; for
+  a task not simulated by MuJoCo (slot), of the task's own unwrapped `step`.
 
 Episodes are shortened to half the rollout so every timed rollout includes
 auto-resets. Steps per second count control steps summed over environments;

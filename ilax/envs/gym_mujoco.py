@@ -57,7 +57,6 @@ class GymMujocoEnv(LocomotionEnv):
     """Run a full `mjx.forward` on a fresh state (kinematics otherwise)."""
     non_negative_fields: tuple[str, ...] = ("reset_noise_scale",)
     """Config fields that must be >= 0."""
-    supports_c_engine = False  # site, body and constraint quantities of a step
 
     def _validate(self, config: GymMujocoConfig) -> None:
         config_lib.check_fields(config, non_negative=self.non_negative_fields)
@@ -243,6 +242,7 @@ class Swimmer(LocomotionEnv):
     name = "gym/Swimmer-v5"
     model_file = "swimmer.xml"
     skipped_positions = 2
+    supports_c_engine = True  # its step reads qpos and qvel only
 
 
 registry.register("gym/InvertedPendulum-v5", InvertedPendulum, InvertedPendulumConfig)

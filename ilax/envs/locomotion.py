@@ -64,7 +64,6 @@ class LocomotionEnv(base.MjxEnv):
     """Bound of the qvel entries of the observation, if the task clips them."""
     normal_velocity_noise: bool = False
     """Draw the initial qvel noise from a normal rather than a uniform law."""
-    supports_c_engine = True  # reads qpos and qvel only (but Ant)
 
     def __init__(self, config: LocomotionConfig):
         self._validate(config)
@@ -225,6 +224,7 @@ class Hopper(_PlanarWalker):
 
     name = "hopper"
     model_file = "hopper.xml"
+    supports_c_engine = True  # its step reads qpos and qvel only
 
     def _validate(self, config: HopperConfig) -> None:
         super()._validate(config)
@@ -243,6 +243,7 @@ class Walker2d(_PlanarWalker):
 
     name = "walker2d"
     model_file = "walker2d_v5.xml"
+    supports_c_engine = True  # its step reads qpos and qvel only
 
 
 class HalfCheetah(LocomotionEnv):
@@ -250,6 +251,7 @@ class HalfCheetah(LocomotionEnv):
 
     name = "halfcheetah"
     model_file = "half_cheetah.xml"
+    supports_c_engine = True  # its step reads qpos and qvel only
     normal_velocity_noise = True
 
 
@@ -274,7 +276,6 @@ class Ant(LocomotionEnv):
     skipped_positions = 2
     normal_velocity_noise = True
     _torso = 1  # Gymnasium's default main_body
-    supports_c_engine = False  # contact forces and torso position of a substep
 
     def _validate(self, config: AntConfig) -> None:
         super()._validate(config)

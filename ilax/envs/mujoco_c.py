@@ -1,22 +1,31 @@
 """MuJoCo's C engine as a CPU backend of the MJX tasks (`impl="c"`).
 
 MJX compiles a task's physics into the XLA program: on a GPU that is what
-makes thousands of environments fast, on a CPU it costs a minute of compile
-per program for a contact-rich model and runs 3-5x slower than MuJoCo's own
-C engine. With `impl="c"` a task keeps its JAX step (observation, reward,
-termination, wrappers, rollouts, learners: all unchanged and jitted) and only
-the physics leaves the program: `CEngine.step` is a `jax.pure_callback` that
-advances the whole batch of environments with `mujoco.rollout` (MuJoCo's
-multi-threaded C++ rollout, one thread per core) and returns the new state.
+makes thousands of environments fast; on the 2-core CPU a hopper rollout
+compiles for 24-29 s and steps 5-9x slower than on MuJoCo's own C engine
+(`results/cpu_backends/`). With `impl="c"` a task keeps its JAX step
+(observation, reward, termination, wrappers, rollouts, learners: all
+unchanged and jitted) and only the physics leaves the program:
+`CEngine.step` is a `jax.pure_callback` that advances the whole batch of
+environments with `mujoco.rollout` (MuJoCo's multi-threaded C++ rollout, one
+thread per core) and returns the new state.
 
 The state carried in `ilax.envs.base.State.data` is a `CData`: time, qpos and
 qvel, float32 like every ilax array. MuJoCo integrates in float64 from the
 float32 state, so each control step rounds the state to float32 once (MJX
-computes in float32 throughout). The solver's warm start is not carried:
-every control step starts MuJoCo's Newton solver cold, which changes its
-result by no more than its tolerance (measured against Gymnasium's
-continuous float64 run: one-step differences below 3e-5 on hopper,
-halfcheetah, walker2d and ant over 300 random steps; see the parity tests).
+computes in float32 throughout). The solver runs with the config's limits
+(`iterations`, `ls_iterations`, as MJX does; Gymnasium's model files allow
+100 and 50) and its warm start is not carried: every control step starts
+MuJoCo's Newton solver cold. Measured against Gymnasium's float64 run one
+step from the same state, hopper, halfcheetah and walker2d agree to float32
+rounding (observation within 9.4e-7, reward within 4.8e-6;
+`tests/envs/test_mujoco_c.py`).
+
+Where MuJoCo meets a diverging state (a non-finite or huge qpos, qvel or
+acceleration) it resets the simulation to the model's initial state and
+goes on; the callback marks such an environment's new state NaN instead, so
+the task's non-finite guard ends the episode and reports it
+(`ilax.envs.base.guard_non_finite`), as under MJX.
 
 A task supports the engine when everything its step reads is a function of
 the state (time, qpos, qvel) alone: MuJoCo's rollout returns nothing else
@@ -24,6 +33,9 @@ the state (time, qpos, qvel) alone: MuJoCo's rollout returns nothing else
 last substep). Models with actuator activations, mocap bodies or plugins are
 refused. The callback runs on the host, so the backend is for CPU programs:
 tracing a step for another default backend raises an error naming `impl`.
+JAX does not keep programs with host callbacks in its persistent
+compilation cache, so a C-engine program compiles again in every process
+(about 1-2 s for a rollout; a learner's own compile comes on top).
 """
 
 import threading
@@ -54,6 +66,11 @@ def check_model(mj_model: mujoco.MjModel, owner: str) -> None:
     """Raises ValueError unless (time, qpos, qvel) is the model's whole state."""
     full = mujoco.mj_stateSize(mj_model, mujoco.mjtState.mjSTATE_FULLPHYSICS)
     expected = 1 + mj_model.nq + mj_model.nv
+    # Mocap poses are not part of the physics state, so they are counted.
+    full += mujoco.mj_stateSize(
+        mj_model,
+        mujoco.mjtState.mjSTATE_MOCAP_POS | mujoco.mjtState.mjSTATE_MOCAP_QUAT,
+    )
     if full != expected:
         raise ValueError(
             f"{owner}.impl='c' needs a model whose physics state is time, qpos "
@@ -85,6 +102,7 @@ class CEngine:
         self.owner = owner
         self.mj_model = mj_model.__copy__()
         self.n_substeps = n_substeps
+        self.timestep = float(mj_model.opt.timestep)
         self.num_threads = num_threads or platform.cpu_threads()
         self._lock = threading.Lock()
         # Built on first use (a pickled env carries no threads): a thread pool
@@ -148,6 +166,13 @@ class CEngine:
                 skip_checks=True,
             )
             last = arrays["out"][:, -1].astype(np.float32)
+        # MuJoCo resets a diverging simulation and runs on (its time restarts
+        # from zero): such an environment's state becomes NaN instead.
+        advanced = packed[:, 0] + self.n_substeps * self.timestep
+        reset = np.abs(arrays["out"][:, -1, 0] - advanced) > 0.5 * self.timestep
+        # MuJoCo's own bound (mjMAXVAL): a state beyond it is reset at once.
+        reset |= ~np.all(np.abs(packed[:, :nstate]) <= 1e10, axis=1)
+        last[reset] = np.nan
         return np.reshape(last, (*batch_shape, nstate))
 
     def step(self, data: CData, ctrl: jax.Array) -> CData:

@@ -42,7 +42,8 @@ def make(name: str, **overrides: Any) -> Env:
 
     Returns:
       The unbatched environment wrapped in `TimeLimit(config.episode_length)`;
-      `env.config` is the config it was built with.
+      `env.config` is the config it was built with (for a MuJoCo task, with
+      `impl="auto"` resolved to the backend in use).
 
     Raises:
       ValueError: unknown task or config field names (the message lists the
