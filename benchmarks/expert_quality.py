@@ -23,6 +23,7 @@ import ilax.experts
 import ilax.experts.mppi
 import ilax.metrics
 from ilax import data, scripts, timing
+from ilax.experts import trained
 from ilax.metrics import bootstrap_ci, episode_values
 
 
@@ -149,7 +150,16 @@ def main(argv):
     scripts.setup_jax()
     info = scripts.environment_info()
     tasks = settings.tasks or ilax.experts.tasks()
-    runs = [(task, "analytic", settings.num_episodes) for task in tasks]
+    # The registry's expert of each task: analytic, or trained by ilax's PPO
+    # (a shipped parameter file, experiments/train_expert.py).
+    runs = [
+        (
+            task,
+            "trained" if trained.metadata(task) else "analytic",
+            settings.num_episodes,
+        )
+        for task in tasks
+    ]
     runs += [(task, "mppi", settings.mppi_episodes) for task in settings.mppi_tasks]
     rows = []
     for task, expert_name, num_episodes in runs:
@@ -165,7 +175,7 @@ def main(argv):
             f"compile {row['compile_s']:.1f}s)",
             flush=True,
         )
-        if settings.save_demos and expert_name == "analytic":
+        if settings.save_demos and expert_name != "mppi":
             dataset = data.from_trajectory(trajectory)
             path = data.save(
                 dataset,
@@ -188,8 +198,9 @@ def main(argv):
         "rows": rows,
     }
     intro = (
-        f" ({settings.num_episodes} batched episodes per task for the analytic "
-        f"experts and {settings.mppi_episodes} for the generic MPPI expert "
+        f" ({settings.num_episodes} batched episodes per task for the registry's "
+        "experts (analytic, or trained by ilax's PPO) and "
+        f"{settings.mppi_episodes} for the generic MPPI expert "
         "(horizon 40, 128 samples), one episode per environment, seed "
         f"{settings.seed}; success is the task's success metric at each episode's "
         "last step; 95% percentile-bootstrap intervals)."
