@@ -145,11 +145,19 @@ def _write_json(path: pathlib.Path, value: Any) -> None:
 
 
 def _build():
+    """The trainer, the run's config as JSON, and the task's config as built.
+
+    The task's config carries its physics backend resolved (`impl="auto"`
+    becomes "c" on CPU for some tasks, "jax" elsewhere), so a run resumed
+    on another backend is refused naming `env_config` instead of failing on
+    the state's layout.
+    """
     env = envs.make(FLAGS.task)
     expert = experts.make(env) if registry.get(FLAGS.algo).needs_expert else None
     config = FLAGS.config
     trainer = registry.make_trainer(FLAGS.algo, config, env, expert)
-    return trainer, checkpoints.info_json(config)
+    env_config = checkpoints.info_json(getattr(env.unwrapped, "config", None))
+    return trainer, checkpoints.info_json(config), env_config
 
 
 def train_command(workdir: pathlib.Path) -> None:
@@ -160,7 +168,7 @@ def train_command(workdir: pathlib.Path) -> None:
     loop.check_settings(
         num_seeds=FLAGS.seeds, save_every=FLAGS.save_every, eval_every=FLAGS.eval_every
     )
-    trainer, config = _build()
+    trainer, config, env_config = _build()
     workdir.mkdir(parents=True, exist_ok=True)
     run = {
         "algo": FLAGS.algo,
@@ -180,7 +188,12 @@ def train_command(workdir: pathlib.Path) -> None:
         checkpoint_dir=workdir / CHECKPOINT_DIR,
         save_every=FLAGS.save_every,
         max_to_keep=FLAGS.keep,
-        run_info={"algo": FLAGS.algo, "task": FLAGS.task, "config": config},
+        run_info={
+            "algo": FLAGS.algo,
+            "task": FLAGS.task,
+            "config": config,
+            "env_config": env_config,
+        },
         metrics_path=workdir / METRICS_FILE,
         progress=FLAGS.progress,
         tensorboard_dir=str(workdir / "tensorboard") if FLAGS.tensorboard else None,
@@ -199,7 +212,7 @@ def eval_command(workdir: pathlib.Path) -> None:
         raise SystemExit(f"error: {workdir} holds no run ({RUN_FILE} missing)")
     _check_same_run(workdir, stored)
     _check_same_config(workdir, stored)
-    trainer, _ = _build()
+    trainer, _, _ = _build()
     key = jax.random.key(FLAGS.seed)
     state, completed = loop.restore(
         trainer, workdir / CHECKPOINT_DIR, key=key, num_seeds=FLAGS.seeds

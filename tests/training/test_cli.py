@@ -83,6 +83,11 @@ def test_train_then_eval_on_pendulum(tmp_path):
     records = read_jsonl(workdir / "metrics.jsonl")
     assert [r["round"] for r in records] == [1, 2]
     assert sorted(os.listdir(workdir / "checkpoints")) == ["1", "2"]
+    # The checkpoint's description holds the task's config as built, its
+    # physics backend resolved ("auto" is never stored), so a resume on
+    # another backend is refused naming env_config.
+    meta = json.loads((workdir / "checkpoints" / "2" / "meta" / "metadata").read_text())
+    assert meta["info"]["env_config"]["impl"] == "jax"
 
     result = run_cli("eval", f"--workdir={workdir}")
     assert result.returncode == 0, result.stderr[-3000:]
