@@ -103,6 +103,7 @@ class CEngine:
         self.mj_model = mj_model.__copy__()
         self.n_substeps = n_substeps
         self.timestep = float(mj_model.opt.timestep)
+        self.state_size = 1 + mj_model.nq + mj_model.nv  # time, qpos, qvel
         self.num_threads = num_threads or platform.cpu_threads()
         self._lock = threading.Lock()
         # Built on first use (a pickled env carries no threads): a thread pool
@@ -114,8 +115,7 @@ class CEngine:
     def _buffers(self, batch: int) -> dict:
         """Arrays `mujoco.rollout` reads and writes for a batch, reused."""
         if batch not in self._by_batch:
-            model, nstep = self.mj_model, self.n_substeps
-            nstate = 1 + model.nq + model.nv
+            model, nstep, nstate = self.mj_model, self.n_substeps, self.state_size
             self._by_batch[batch] = {
                 "models": [model] * batch,
                 "state": np.empty((batch, nstate)),
@@ -133,7 +133,7 @@ class CEngine:
         One array each way: every argument and result of a callback costs
         about 20 us of XLA's time, a third of a small batch's step.
         """
-        nstate = 1 + self.mj_model.nq + self.mj_model.nv
+        nstate = self.state_size
         packed = np.asarray(packed)
         batch_shape = packed.shape[:-1]
         batch = int(np.prod(batch_shape, dtype=int))
@@ -188,7 +188,7 @@ class CEngine:
         packed = jnp.concatenate(
             [data.time[None], data.qpos, data.qvel, ctrl], dtype=jnp.float32
         )
-        shape = jax.ShapeDtypeStruct((1 + nq + self.mj_model.nv,), jnp.float32)
+        shape = jax.ShapeDtypeStruct((self.state_size,), jnp.float32)
         state = jax.pure_callback(
             self._host_step, shape, packed, vmap_method="broadcast_all"
         )
