@@ -157,9 +157,8 @@ def _format(rows, info):
         ]
         for row in rows
     ]
-    return (
-        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + ilax.metrics.markdown_table(table_rows, headers)
+    return scripts.provenance_header(info) + ilax.metrics.markdown_table(
+        table_rows, headers
     )
 
 

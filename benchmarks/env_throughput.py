@@ -185,9 +185,8 @@ def _format(rows, info, min_ratio, ratio_tasks):
                 f"{row['bare_compile_s']:.1f}",
             ]
         )
-    return (
-        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + ilax.metrics.markdown_table(table_rows, headers)
+    return scripts.provenance_header(info) + ilax.metrics.markdown_table(
+        table_rows, headers
     )
 
 

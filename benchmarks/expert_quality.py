@@ -138,10 +138,7 @@ def _table(rows, info) -> str:
                 f"{row['compile_s']:.1f}",
             ]
         )
-    return (
-        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + ilax.metrics.markdown_table(body, headers)
-    )
+    return scripts.provenance_header(info) + ilax.metrics.markdown_table(body, headers)
 
 
 def main(argv):

@@ -147,10 +147,7 @@ def main(argv):
             rounds.append((runs[1], runs[every]))
             print(f"round {i + 1}/{settings.rounds} done", flush=True)
     rows = pair_rounds(rounds)
-    table = (
-        f"Hardware: {scripts.hardware_line(info)}; commit {info['commit']}.\n\n"
-        + format_table(rows, 1, every)
-    )
+    table = scripts.provenance_header(info) + format_table(rows, 1, every)
     record = {
         "benchmark": "thread_comparison",
         "environment": info,

@@ -12,7 +12,12 @@ settings, their arms as typed configs, a loop over arms, a table.
 """
 
 from ilax.scripts.flags import RunSettings, check_choices, define_flags, parsed
-from ilax.scripts.provenance import environment_info, hardware_line, setup_jax
+from ilax.scripts.provenance import (
+    environment_info,
+    hardware_line,
+    provenance_header,
+    setup_jax,
+)
 from ilax.scripts.results import (
     earlier_results,
     publish,
@@ -29,6 +34,7 @@ __all__ = [
     "earlier_results",
     "environment_info",
     "hardware_line",
+    "provenance_header",
     "parsed",
     "publish",
     "read",

@@ -104,3 +104,8 @@ def hardware_line(info: dict[str, Any]) -> str:
         f"{info['backend'].upper()}: {info['device']} x{info['device_count']}, "
         f"host CPU {info['cpu']}, jax {info['versions']['jax']}"
     )
+
+
+def provenance_header(info: dict[str, Any]) -> str:
+    """The line a results table starts with: the machine and the commit."""
+    return f"Hardware: {hardware_line(info)}; commit {info['commit']}.\n\n"
